@@ -1,0 +1,56 @@
+# jobkeeper: PGXS build of the extension, plus the project's entry points (test, demo).
+EXTENSION   = jobkeeper
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" jobkeeper.control)
+MODULE_big  = jobkeeper
+SOURCES     = $(sort $(wildcard src/*.cpp src/core/*.cpp src/pg/*.cpp src/functions/*.cpp \
+                                src/triggers/*.cpp src/worker/*.cpp))
+OBJS        = $(SOURCES:.cpp=.o)
+DATA        = $(sort $(wildcard src/sql/jobkeeper--*.sql))
+
+# Every file in sql/ is a regression test and every spec an isolation test: none forgotten.
+REGRESS        = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS   = --inputdir=.
+ISOLATION      = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation
+TAP_TESTS      = 1
+PROVE_TESTS    = test/t/*.pl
+
+PG_CONFIG ?= pg_config
+PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
+
+# -isystem keeps warnings from the server headers (e.g. `register` in PG15) out of ours.
+# PG15 leaves PGDLLEXPORT empty on Linux; with hidden visibility it must mark the exports.
+PG_CPPFLAGS = -Isrc -isystem $(PG_INCLUDE_SERVER) -DJK_VERSION='"$(EXTVERSION)"' \
+              '-DPGDLLEXPORT=__attribute__((visibility("default")))'
+PG_CXXFLAGS = -std=c++17 -fvisibility=hidden -fvisibility-inlines-hidden \
+              -Wall -Wextra -Wno-register $(if $(JK_WERROR),-Werror)
+SHLIB_LINK  = -lstdc++
+
+# No LLVM bitcode: jobkeeper's functions are reached through fmgr calls that the JIT would not
+# inline, and compiling C++ with exceptions to bitcode doubles build time for no gain.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The same suites as installcheck, one target each, so a runner can count every suite even
+# when an earlier one fails.
+.PHONY: regresscheck isolationcheck tapcheck test demo demo-stop
+regresscheck:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+isolationcheck:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+tapcheck:
+	$(prove_installcheck)
+
+# The README's two commands.
+test:
+	bash scripts/test.sh
+demo:
+	bash scripts/demo.sh
+demo-stop:
+	bash scripts/demo.sh stop
+
+clean: clean-jobkeeper
+clean-jobkeeper:
+	rm -rf build/

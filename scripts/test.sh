@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The README's test command (`make test`): installs what it needs, builds, runs every suite
+# (GoogleTest, pg_regress, isolation, TAP) and ends with one line "N passed, M failed".
+# Exits non-zero when anything fails. The throwaway cluster is removed however it ends.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/common.sh
+
+passed=0
+failed=0
+suite_problems=()
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+jk_install_deps || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
+jk_use_pg_path
+
+work=$(mktemp -d /tmp/jobkeeper-test.XXXXXX)
+chmod 755 "$work"
+cleanup() { jk_cluster_destroy "$work/cluster"; rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! jk_build_install; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# 1. GoogleTest over the pure core, through ctest.
+jk_log "unit tests (ctest)"
+if cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/cmake.log" 2>&1 &&
+   cmake --build build -j"$(nproc)" >>"$work/cmake.log" 2>&1; then
+  (cd build && ctest --output-on-failure) >"$work/ctest.log" 2>&1
+  summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$work/ctest.log" | tail -1)
+  if [ -n "$summary" ]; then
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
+    nfail=$(sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/' <<<"$summary")
+    count $((total - nfail)) "$nfail"
+    [ "$nfail" -gt 0 ] && { grep -E 'Failed|\*\*\*' "$work/ctest.log"; suite_problems+=("ctest"); }
+  else
+    cat "$work/ctest.log"; count 0 1; suite_problems+=("ctest printed no summary")
+  fi
+  tail -3 "$work/ctest.log"
+else
+  cat "$work/cmake.log"; count 0 1; suite_problems+=("unit test build")
+fi
+
+# 2 and 3. pg_regress and isolation against a throwaway cluster with the library preloaded.
+port=${JK_TEST_PORT:-$((54000 + RANDOM % 1000))}
+jk_log "starting throwaway cluster on port $port"
+if jk_cluster_start "$work/cluster" "$port" "fsync = off"; then
+  export PGHOST="$work/cluster/sock" PGPORT="$port" PGUSER=postgres
+  # pg_regress and pg_isolation_regress print one line per test: "... ok" or "... FAILED".
+  run_pg_suite() {
+    local name=$1 target=$2 log="$work/$1.log" ok bad
+    jk_log "$name"
+    make -s "$target" PG_CONFIG="$JK_PG_BIN/pg_config" >"$log" 2>&1
+    local rc=$?
+    ok=$(grep -cE '\.\.\. ok( |$)' "$log")
+    bad=$(grep -cE '\.\.\. (FAILED|failed)' "$log")
+    grep -E '\.\.\. (ok|FAILED|failed)' "$log"
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; cat "$log"; fi
+    count "$ok" "$bad"
+    if [ "$bad" -gt 0 ]; then
+      suite_problems+=("$name")
+      local diffs
+      for diffs in regression.diffs output_iso/regression.diffs; do
+        [ -f "$diffs" ] && head -200 "$diffs"
+      done
+    fi
+  }
+  run_pg_suite "pg_regress" regresscheck
+  run_pg_suite "isolation" isolationcheck
+else
+  count 0 1; suite_problems+=("cluster start")
+fi
+
+# 4. TAP: PostgreSQL::Test::Cluster runs initdb, which refuses root, so the suite runs as
+# postgres in a copy of the tree that user owns.
+jk_log "TAP tests (prove)"
+tap_tree="$work/tap"
+mkdir -p "$tap_tree"
+cp -r Makefile jobkeeper.control src test sql expected "$tap_tree"/
+chown -R postgres: "$tap_tree"
+jk_as_postgres env PATH="$PATH" make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" \
+  PROVE_FLAGS="-v" >"$work/tap.log" 2>&1
+tap_rc=$?
+tap_ok=$(grep -cE '^ok [0-9]+' "$work/tap.log")
+tap_bad=$(grep -cE '^not ok [0-9]+' "$work/tap.log")
+grep -E '^(t|test)/.*\.pl|^Result|^Files=' "$work/tap.log"
+if [ "$tap_rc" -ne 0 ] && [ "$tap_bad" -eq 0 ]; then tap_bad=1; fi
+if [ "$tap_bad" -gt 0 ]; then
+  grep -E '^not ok|^#' "$work/tap.log" | head -100
+  for f in "$tap_tree"/tmp_check/log/regress_log_*; do [ -f "$f" ] && tail -50 "$f"; done
+  suite_problems+=("TAP")
+fi
+count "$tap_ok" "$tap_bad"
+
+[ ${#suite_problems[@]} -gt 0 ] && echo "failing: ${suite_problems[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,27 @@
+-- CREATE / DROP EXTENSION round-trip, schema ownership and the library version.
+CREATE EXTENSION jobkeeper;
+SELECT extname, extversion, extrelocatable FROM pg_extension WHERE extname = 'jobkeeper';
+SELECT jobkeeper.version() = (SELECT extversion FROM pg_extension WHERE extname = 'jobkeeper')
+  AS library_matches_sql;
+-- The extension owns its schema, so DROP EXTENSION removes it.
+SELECT pg_describe_object(classid, objid, objsubid) AS member
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'jobkeeper')
+   AND classid = 'pg_namespace'::regclass;
+-- Every function pins search_path.
+SELECT p.oid::regprocedure AS function_without_search_path
+  FROM pg_proc p
+ WHERE p.pronamespace = 'jobkeeper'::regnamespace
+   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
+DROP EXTENSION jobkeeper;
+SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'jobkeeper';
+-- A schema created beforehand is never adopted: CREATE EXTENSION fails and changes nothing.
+CREATE SCHEMA jobkeeper;
+CREATE EXTENSION jobkeeper;
+\echo :SQLSTATE
+DROP SCHEMA jobkeeper;
+-- A second round trip works the same.
+CREATE EXTENSION jobkeeper;
+SELECT jobkeeper.version() IS NOT NULL AS has_version;
+DROP EXTENSION jobkeeper;

@@ -1,0 +1,15 @@
+-- jobkeeper 0.1: schema jobkeeper and its functions.
+\echo Use "CREATE EXTENSION jobkeeper" to load this file. \quit
+
+-- Created here, not by the control file, so the extension owns the schema (DROP EXTENSION
+-- removes it) and a schema made beforehand by someone else makes CREATE EXTENSION fail
+-- instead of being adopted.
+CREATE SCHEMA jobkeeper;
+COMMENT ON SCHEMA jobkeeper IS 'jobkeeper: job and export tracking';
+
+CREATE FUNCTION jobkeeper.version() RETURNS text
+  LANGUAGE c STABLE PARALLEL SAFE STRICT
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'jobkeeper_version';
+COMMENT ON FUNCTION jobkeeper.version() IS
+  'version of the loaded jobkeeper library (may differ from the installed SQL version during an upgrade)';
