@@ -5,7 +5,11 @@ MODULE_big  = jobkeeper
 SOURCES     = $(sort $(wildcard src/*.cpp src/core/*.cpp src/pg/*.cpp src/functions/*.cpp \
                                 src/triggers/*.cpp src/worker/*.cpp))
 OBJS        = $(SOURCES:.cpp=.o)
-DATA        = $(sort $(wildcard src/sql/jobkeeper--*.sql))
+# The install script of the current version is assembled from src/sql/install/ in name order;
+# upgrade scripts (from 1.0 on) live in src/sql/ as they are.
+INSTALL_PARTS = $(sort $(wildcard src/sql/install/*.sql))
+DATA_built  = jobkeeper--$(EXTVERSION).sql
+DATA        = $(sort $(wildcard src/sql/jobkeeper--*--*.sql))
 
 # Every file in sql/ is a regression test and every spec an isolation test: none forgotten.
 REGRESS        = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -32,6 +36,9 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+jobkeeper--$(EXTVERSION).sql: $(INSTALL_PARTS) jobkeeper.control
+	cat $(INSTALL_PARTS) > $@
 
 # The same suites as installcheck, one target each, so a runner can count every suite even
 # when an earlier one fails.

@@ -13,6 +13,7 @@ SELECT pg_describe_object(classid, objid, objsubid) AS member
 SELECT p.oid::regprocedure AS function_without_search_path
   FROM pg_proc p
  WHERE p.pronamespace = 'jobkeeper'::regnamespace
+   AND p.prorettype <> 'trigger'::regtype  -- C trigger, schema-qualified SQL only
    AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
 DROP EXTENSION jobkeeper;
 SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'jobkeeper';

@@ -1,4 +1,4 @@
--- jobkeeper 0.1: schema jobkeeper and its functions.
+-- jobkeeper install script, assembled by `make` from src/sql/install/*.sql in name order.
 \echo Use "CREATE EXTENSION jobkeeper" to load this file. \quit
 
 -- Created here, not by the control file, so the extension owns the schema (DROP EXTENSION
@@ -13,3 +13,10 @@ CREATE FUNCTION jobkeeper.version() RETURNS text
   AS 'MODULE_PATHNAME', 'jobkeeper_version';
 COMMENT ON FUNCTION jobkeeper.version() IS
   'version of the loaded jobkeeper library (may differ from the installed SQL version during an upgrade)';
+
+CREATE FUNCTION jobkeeper.retry_delay(attempts integer) RETURNS interval
+  LANGUAGE c IMMUTABLE PARALLEL SAFE STRICT
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'jobkeeper_retry_delay';
+COMMENT ON FUNCTION jobkeeper.retry_delay(integer) IS
+  'backoff before retrying after the given number of attempts: 15 s * 2^(attempts - 1), at most 1 hour';

@@ -1,0 +1,72 @@
+-- PUBLIC has no access; the README's GRANTs for an application role and a worker role are
+-- enough for each to do its part, and nothing more.
+CREATE EXTENSION jobkeeper;
+\set VERBOSITY terse
+SET jobkeeper.notify = off;
+CREATE ROLE regress_jk_app;
+CREATE ROLE regress_jk_worker;
+CREATE ROLE regress_jk_nobody;
+
+-- The application role: submit, request exports, cancel/retry, read.
+GRANT USAGE ON SCHEMA jobkeeper TO regress_jk_app;
+GRANT SELECT ON ALL TABLES IN SCHEMA jobkeeper TO regress_jk_app;
+GRANT EXECUTE ON FUNCTION
+  jobkeeper.submit_job(text, text, text, text, integer, timestamptz, integer, jsonb),
+  jobkeeper.request_export(uuid, text),
+  jobkeeper.cancel_job(uuid), jobkeeper.retry_job(uuid),
+  jobkeeper.cancel_export(uuid), jobkeeper.retry_export(uuid)
+  TO regress_jk_app;
+-- The worker role: claim, heartbeat, report, finish.
+GRANT USAGE ON SCHEMA jobkeeper TO regress_jk_worker;
+GRANT EXECUTE ON FUNCTION
+  jobkeeper.claim_jobs(text, integer, text[], interval),
+  jobkeeper.heartbeat(uuid, text, interval),
+  jobkeeper.set_workflow_state(uuid, text), jobkeeper.set_job_progress(uuid, integer),
+  jobkeeper.complete_job(uuid, text), jobkeeper.complete_jobs(uuid[], text),
+  jobkeeper.fail_job(uuid, text, text, boolean),
+  jobkeeper.claim_exports(text, integer, text[], interval),
+  jobkeeper.set_export_progress(uuid, integer),
+  jobkeeper.complete_export(uuid, text, text), jobkeeper.fail_export(uuid, text, text)
+  TO regress_jk_worker;
+
+SET ROLE regress_jk_app;
+SELECT status, deduplicated FROM jobkeeper.submit_job('a.mp3', '/a.mp3', repeat('a', 64));
+SELECT count(*) AS visible FROM jobkeeper.jobs;
+SELECT count(*) FROM jobkeeper.queue_stats;
+-- ... but may not write the tables directly or act as a worker.
+UPDATE jobkeeper.jobs SET status = 'completed';
+\echo :SQLSTATE
+SELECT jobkeeper.claim_jobs('app', 1);
+\echo :SQLSTATE
+RESET ROLE;
+
+SET ROLE regress_jk_worker;
+SELECT id AS job, status AS claimed_status FROM jobkeeper.claim_jobs('w1', 1) \gset
+\echo :claimed_status
+SELECT jobkeeper.set_job_progress(:'job', 50);
+SELECT jobkeeper.complete_job(:'job', 'w1');
+-- The worker cannot submit or read the tables.
+SELECT jobkeeper.submit_job('b', '/b');
+\echo :SQLSTATE
+SELECT count(*) FROM jobkeeper.jobs;
+\echo :SQLSTATE
+RESET ROLE;
+SELECT status, progress FROM jobkeeper.jobs;
+
+-- A role without grants is refused everything.
+SET ROLE regress_jk_nobody;
+SELECT count(*) FROM jobkeeper.jobs;
+\echo :SQLSTATE
+SELECT jobkeeper.submit_job('c', '/c');
+\echo :SQLSTATE
+SELECT jobkeeper.version();
+\echo :SQLSTATE
+RESET ROLE;
+-- No function or table is granted to PUBLIC.
+SELECT count(*) AS public_function_grants FROM pg_proc p, aclexplode(p.proacl) a
+ WHERE p.pronamespace = 'jobkeeper'::regnamespace AND a.grantee = 0;
+SELECT count(*) AS public_table_grants FROM pg_class c, aclexplode(c.relacl) a
+ WHERE c.relnamespace = 'jobkeeper'::regnamespace AND a.grantee = 0;
+
+DROP EXTENSION jobkeeper;
+DROP ROLE regress_jk_app, regress_jk_worker, regress_jk_nobody;

@@ -1,0 +1,94 @@
+-- Tables, constraints and indexes (SPEC section 2).
+--
+-- Storage: rows are inserted, updated a handful of times (claim, progress, finish) and then
+-- deleted by retention, so dead tuples pile up quickly in a table of modest live size.
+-- fillfactor 80 leaves room on each page for progress/heartbeat updates to stay HOT (they
+-- touch no indexed column), and autovacuum starts after ~2% of the rows are dead instead of
+-- the default 20%, without cost-based sleeping, so the claim indexes do not bloat.
+
+CREATE TABLE jobkeeper.jobs (
+  id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  file_name        varchar(255) NOT NULL CONSTRAINT jobs_file_name_not_empty CHECK (file_name <> ''),
+  file_path        text NOT NULL CONSTRAINT jobs_file_path_not_empty CHECK (file_path <> ''),
+  file_hash        varchar(64) CONSTRAINT jobs_file_hash_format CHECK (file_hash ~ '^[0-9a-f]{64}$'),
+  queue            text NOT NULL DEFAULT 'default' CONSTRAINT jobs_queue_not_empty CHECK (queue <> ''),
+  status           text NOT NULL DEFAULT 'pending' CONSTRAINT jobs_status_valid
+                     CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),
+  workflow_state   varchar(50),
+  progress         smallint NOT NULL DEFAULT 0 CONSTRAINT jobs_progress_range CHECK (progress BETWEEN 0 AND 100),
+  priority         integer NOT NULL DEFAULT 0,
+  attempts         integer NOT NULL DEFAULT 0 CONSTRAINT jobs_attempts_not_negative CHECK (attempts >= 0),
+  max_attempts     integer NOT NULL DEFAULT 3 CONSTRAINT jobs_max_attempts_positive CHECK (max_attempts >= 1),
+  run_after        timestamptz NOT NULL DEFAULT now(),
+  locked_by        text,
+  lease_expires_at timestamptz,
+  error_message    text,
+  errors           jsonb NOT NULL DEFAULT '[]' CONSTRAINT jobs_errors_array CHECK (jsonb_typeof(errors) = 'array'),
+  metadata         jsonb NOT NULL DEFAULT '{}' CONSTRAINT jobs_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
+  submit_count     integer NOT NULL DEFAULT 1 CONSTRAINT jobs_submit_count_positive CHECK (submit_count >= 1),
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  started_at       timestamptz,
+  finished_at      timestamptz,
+  CONSTRAINT jobs_file_hash_unique UNIQUE (file_hash),
+  CONSTRAINT jobs_failed_has_error CHECK (status <> 'failed' OR coalesce(error_message, '') <> '')
+) WITH (fillfactor = 80,
+        autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
+        autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02,
+        autovacuum_vacuum_cost_delay = 0);
+COMMENT ON TABLE jobkeeper.jobs IS 'one uploaded file''s processing; status rules enforced by jobkeeper.status_trigger()';
+
+-- claim_jobs without a queue filter: an ordered scan of exactly the claimable rows.
+CREATE INDEX jobs_claim_idx ON jobkeeper.jobs (priority, run_after, created_at)
+  WHERE status = 'pending';
+-- claim_jobs with a queue filter, and queue_stats.
+CREATE INDEX jobs_claim_queue_idx ON jobkeeper.jobs (queue, priority, run_after, created_at)
+  WHERE status = 'pending';
+-- Retention: finished rows in the order they expire.
+CREATE INDEX jobs_finished_idx ON jobkeeper.jobs (finished_at) WHERE finished_at IS NOT NULL;
+-- Lease reaper: processing rows by lease end.
+CREATE INDEX jobs_lease_idx ON jobkeeper.jobs (lease_expires_at) WHERE status = 'processing';
+CREATE INDEX jobs_status_idx ON jobkeeper.jobs (status, created_at);
+CREATE INDEX jobs_created_at_idx ON jobkeeper.jobs (created_at);
+-- duplicate_hashes: only the few rows dedup ever hit.
+CREATE INDEX jobs_resubmitted_idx ON jobkeeper.jobs (file_hash) WHERE submit_count > 1;
+
+CREATE TABLE jobkeeper.export_jobs (
+  id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  job_id           uuid NOT NULL REFERENCES jobkeeper.jobs (id) ON DELETE CASCADE,
+  export_type      text NOT NULL CONSTRAINT export_jobs_export_type_format
+                     CHECK (export_type ~ '^[a-z][a-z0-9_]{0,49}$'),
+  status           text NOT NULL DEFAULT 'pending' CONSTRAINT export_jobs_status_valid
+                     CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),
+  progress         smallint NOT NULL DEFAULT 0 CONSTRAINT export_jobs_progress_range CHECK (progress BETWEEN 0 AND 100),
+  file_path        text,
+  error_message    text,
+  attempts         integer NOT NULL DEFAULT 0 CONSTRAINT export_jobs_attempts_not_negative CHECK (attempts >= 0),
+  max_attempts     integer NOT NULL DEFAULT 3 CONSTRAINT export_jobs_max_attempts_positive CHECK (max_attempts >= 1),
+  locked_by        text,
+  lease_expires_at timestamptz,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  started_at       timestamptz,
+  finished_at      timestamptz,
+  CONSTRAINT export_jobs_completed_has_file CHECK (status <> 'completed' OR coalesce(file_path, '') <> ''),
+  CONSTRAINT export_jobs_failed_has_error CHECK (status <> 'failed' OR coalesce(error_message, '') <> '')
+) WITH (fillfactor = 80,
+        autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
+        autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02,
+        autovacuum_vacuum_cost_delay = 0);
+COMMENT ON TABLE jobkeeper.export_jobs IS 'one export generated from a job; status rules as jobs';
+
+-- At most one active export per job and type; request_export relies on it.
+CREATE UNIQUE INDEX export_jobs_active_idx ON jobkeeper.export_jobs (job_id, export_type)
+  WHERE status IN ('pending', 'processing');
+CREATE INDEX export_jobs_job_id_idx ON jobkeeper.export_jobs (job_id);
+CREATE INDEX export_jobs_claim_idx ON jobkeeper.export_jobs (created_at) WHERE status = 'pending';
+CREATE INDEX export_jobs_finished_idx ON jobkeeper.export_jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX export_jobs_lease_idx ON jobkeeper.export_jobs (lease_expires_at) WHERE status = 'processing';
+CREATE INDEX export_jobs_status_idx ON jobkeeper.export_jobs (status, created_at);
+CREATE INDEX export_jobs_created_at_idx ON jobkeeper.export_jobs (created_at);
+
+-- pg_dump keeps every row of both tables.
+SELECT pg_catalog.pg_extension_config_dump('jobkeeper.jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('jobkeeper.export_jobs', '');

@@ -1,0 +1,336 @@
+-- Job functions (SPEC section 4). Status rules live in the trigger; these functions add the
+-- argument checks, lease ownership and the clear errors of SPEC section 7. They are SECURITY
+-- DEFINER so that application and worker roles need EXECUTE only, never table writes.
+
+CREATE FUNCTION jobkeeper.submit_job(
+  file_name text, file_path text, file_hash text DEFAULT NULL, queue text DEFAULT 'default',
+  priority integer DEFAULT 0, run_after timestamptz DEFAULT now(), max_attempts integer DEFAULT 3,
+  metadata jsonb DEFAULT '{}')
+RETURNS TABLE (id uuid, status text, deduplicated boolean)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+  hash text := lower(submit_job.file_hash);
+  found_id uuid;
+  found_status text;
+BEGIN
+  IF submit_job.file_name IS NULL OR submit_job.file_name = '' THEN
+    RAISE EXCEPTION 'file_name must not be empty' USING ERRCODE = '22023';
+  ELSIF char_length(submit_job.file_name) > 255 THEN
+    RAISE EXCEPTION 'file_name "%..." is % characters long, more than 255',
+      left(submit_job.file_name, 40), char_length(submit_job.file_name) USING ERRCODE = '22023';
+  ELSIF submit_job.file_path IS NULL OR submit_job.file_path = '' THEN
+    RAISE EXCEPTION 'file_path of "%" must not be empty', submit_job.file_name USING ERRCODE = '22023';
+  ELSIF submit_job.queue IS NULL OR submit_job.queue = '' THEN
+    RAISE EXCEPTION 'queue must not be empty' USING ERRCODE = '22023';
+  ELSIF submit_job.priority IS NULL THEN
+    RAISE EXCEPTION 'priority must not be null' USING ERRCODE = '22023';
+  ELSIF submit_job.run_after IS NULL THEN
+    RAISE EXCEPTION 'run_after must not be null' USING ERRCODE = '22023';
+  ELSIF submit_job.max_attempts IS NULL OR submit_job.max_attempts < 1 THEN
+    RAISE EXCEPTION 'max_attempts must be at least 1, not %', coalesce(submit_job.max_attempts::text, 'null')
+      USING ERRCODE = '22023';
+  ELSIF submit_job.metadata IS NULL OR jsonb_typeof(submit_job.metadata) <> 'object' THEN
+    RAISE EXCEPTION 'metadata must be a JSON object, not %', coalesce(jsonb_typeof(submit_job.metadata), 'null')
+      USING ERRCODE = '22023';
+  ELSIF hash !~ '^[0-9a-f]{64}$' THEN
+    RAISE EXCEPTION 'invalid SHA-256 hash "%"', submit_job.file_hash USING ERRCODE = '22P02',
+      HINT = 'A file_hash is 64 hexadecimal digits, as jobkeeper.sha256_hex() returns.';
+  END IF;
+
+  -- Dedup: the unique index on file_hash decides. ON CONFLICT DO NOTHING waits for a
+  -- concurrent insert of the same hash to commit, then the UPDATE finds that row; if the
+  -- row vanished in between (retention), the loop inserts again. So a submit always returns
+  -- exactly one row and never fails with a unique violation.
+  LOOP
+    RETURN QUERY
+      INSERT INTO jobkeeper.jobs AS j (file_name, file_path, file_hash, queue, priority, run_after,
+                                       max_attempts, metadata)
+      VALUES (submit_job.file_name, submit_job.file_path, hash, submit_job.queue, submit_job.priority,
+              submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
+      ON CONFLICT (file_hash) DO NOTHING
+      RETURNING j.id, j.status, false;
+    IF FOUND OR hash IS NULL THEN
+      RETURN;
+    END IF;
+    UPDATE jobkeeper.jobs AS j SET submit_count = j.submit_count + 1
+     WHERE j.file_hash = hash
+    RETURNING j.id, j.status INTO found_id, found_status;
+    IF found_id IS NOT NULL THEN
+      -- A failed or cancelled upload submitted again is worth another try.
+      IF found_status IN ('failed', 'cancelled') THEN
+        PERFORM jobkeeper.retry_job(found_id);
+        found_status := 'pending';
+      END IF;
+      RETURN QUERY SELECT found_id, found_status, true;
+      RETURN;
+    END IF;
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.submit_job(text, text, text, text, integer, timestamptz, integer, jsonb) IS
+  'adds a job, or returns the job with the same file_hash (resetting a failed or cancelled one to pending)';
+
+CREATE FUNCTION jobkeeper.claim_jobs(
+  worker text, max_jobs integer DEFAULT 1, queues text[] DEFAULT NULL,
+  lease interval DEFAULT '5 minutes')
+RETURNS SETOF jobkeeper.jobs
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  picked uuid[];
+BEGIN
+  IF worker IS NULL OR worker = '' THEN
+    RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = '22023';
+  ELSIF max_jobs IS NULL OR max_jobs < 1 THEN
+    RAISE EXCEPTION 'max_jobs must be at least 1, not %', coalesce(max_jobs::text, 'null') USING ERRCODE = '22023';
+  ELSIF lease IS NULL OR lease <= interval '0' THEN
+    RAISE EXCEPTION 'lease must be positive, not %', coalesce(lease::text, 'null') USING ERRCODE = '22023';
+  END IF;
+  -- Each branch is an ordered scan of a partial claim index (one queue: an equality on the
+  -- leading column of jobs_claim_queue_idx); SKIP LOCKED hands a row to one claimer and lets
+  -- the others pass it without waiting. The locks hold until the UPDATE below.
+  IF queues IS NULL THEN
+    SELECT array_agg(p.id) INTO picked FROM (
+      SELECT j.id FROM jobkeeper.jobs j
+       WHERE j.status = 'pending' AND j.run_after <= now()
+       ORDER BY j.priority, j.run_after, j.created_at
+       LIMIT max_jobs FOR UPDATE SKIP LOCKED) p;
+  ELSIF cardinality(queues) = 1 THEN
+    SELECT array_agg(p.id) INTO picked FROM (
+      SELECT j.id FROM jobkeeper.jobs j
+       WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = queues[1]
+       ORDER BY j.priority, j.run_after, j.created_at
+       LIMIT max_jobs FOR UPDATE SKIP LOCKED) p;
+  ELSE
+    SELECT array_agg(p.id) INTO picked FROM (
+      SELECT j.id FROM jobkeeper.jobs j
+       WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = ANY (queues)
+       ORDER BY j.priority, j.run_after, j.created_at
+       LIMIT max_jobs FOR UPDATE SKIP LOCKED) p;
+  END IF;
+  IF picked IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    WITH claimed AS (
+      UPDATE jobkeeper.jobs j
+         SET status = 'processing', attempts = j.attempts + 1, locked_by = worker,
+             lease_expires_at = now() + lease
+       WHERE j.id = ANY (picked)
+      RETURNING j.*)
+    SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.claim_jobs(text, integer, text[], interval) IS
+  'leases up to max_jobs runnable pending jobs to worker, by priority, run_after, created_at; never blocks on other claimers';
+
+CREATE FUNCTION jobkeeper.heartbeat(job_id uuid, worker text, lease interval DEFAULT '5 minutes')
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF lease IS NULL OR lease <= interval '0' THEN
+    RAISE EXCEPTION 'lease must be positive, not %', coalesce(lease::text, 'null') USING ERRCODE = '22023';
+  END IF;
+  UPDATE jobkeeper.jobs j SET lease_expires_at = now() + heartbeat.lease
+   WHERE j.id = heartbeat.job_id AND j.status = 'processing' AND j.locked_by = heartbeat.worker;
+  IF FOUND THEN
+    RETURN true;
+  END IF;
+  PERFORM FROM jobkeeper.jobs j WHERE j.id = heartbeat.job_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', heartbeat.job_id USING ERRCODE = 'P0002';
+  END IF;
+  RETURN false;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.heartbeat(uuid, text, interval) IS
+  'extends the lease of a job the worker holds; false when it no longer holds it';
+
+CREATE FUNCTION jobkeeper.set_workflow_state(job_id uuid, state text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF char_length(state) > 50 THEN
+    RAISE EXCEPTION 'workflow state "%..." of job % is longer than 50 characters', left(state, 20),
+      set_workflow_state.job_id USING ERRCODE = '22023';
+  END IF;
+  UPDATE jobkeeper.jobs j SET workflow_state = state WHERE j.id = set_workflow_state.job_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', set_workflow_state.job_id USING ERRCODE = 'P0002';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.set_workflow_state(uuid, text) IS
+  'records the step a job is at (free-form, at most 50 characters; null clears it)';
+
+CREATE FUNCTION jobkeeper.set_job_progress(job_id uuid, progress integer)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  current_status text;
+BEGIN
+  IF progress IS NULL OR progress NOT BETWEEN 0 AND 100 THEN
+    RAISE EXCEPTION 'progress of job % must be between 0 and 100, not %', job_id,
+      coalesce(progress::text, 'null') USING ERRCODE = '22023';
+  END IF;
+  UPDATE jobkeeper.jobs j SET progress = set_job_progress.progress
+   WHERE j.id = job_id AND j.status = 'processing';
+  IF NOT FOUND THEN
+    SELECT j.status INTO current_status FROM jobkeeper.jobs j WHERE j.id = job_id;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'P0002';
+    END IF;
+    RAISE EXCEPTION 'cannot set progress of job %: its status is "%"', job_id, current_status
+      USING ERRCODE = '55000', HINT = 'Progress is reported while a job is processing.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.set_job_progress(uuid, integer) IS
+  'sets a processing job''s progress (0-100); it never decreases';
+
+-- Raises the error for a job that exists but is not processing under `worker`'s lease, or
+-- does not exist; `action` names what was attempted ("complete", "fail").
+CREATE FUNCTION jobkeeper._refuse_job(job_id uuid, worker text, action text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  current_status text;
+  holder text;
+BEGIN
+  SELECT j.status, j.locked_by INTO current_status, holder FROM jobkeeper.jobs j WHERE j.id = _refuse_job.job_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'P0002';
+  ELSIF current_status <> 'processing' THEN
+    RAISE EXCEPTION 'cannot % job %: its status is "%"', action, job_id, current_status
+      USING ERRCODE = '55000', HINT = format('Only a processing job can be %s.',
+        CASE action WHEN 'fail' THEN 'failed' ELSE action || 'd' END);
+  ELSE
+    RAISE EXCEPTION 'cannot % job %: worker "%" does not hold its lease', action, job_id, worker
+      USING ERRCODE = '55000', DETAIL = format('The lease is held by %s.', coalesce(quote_literal(holder), 'nobody'));
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper._refuse_job(uuid, text, text) IS
+  'internal: raises the P0002 or 55000 error explaining why a job cannot be completed or failed';
+
+CREATE FUNCTION jobkeeper.complete_job(job_id uuid, worker text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  UPDATE jobkeeper.jobs j SET status = 'completed'
+   WHERE j.id = complete_job.job_id AND j.status = 'processing'
+     AND (complete_job.worker IS NULL OR j.locked_by = complete_job.worker);
+  IF NOT FOUND THEN
+    PERFORM jobkeeper._refuse_job(complete_job.job_id, complete_job.worker, 'complete');
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.complete_job(uuid, text) IS
+  'marks a processing job completed; with worker given, that worker must hold the lease';
+
+CREATE FUNCTION jobkeeper.complete_jobs(job_ids uuid[], worker text DEFAULT NULL)
+RETURNS integer
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH done AS (
+    UPDATE jobkeeper.jobs j SET status = 'completed'
+     WHERE j.id = ANY (complete_jobs.job_ids) AND j.status = 'processing'
+       AND (complete_jobs.worker IS NULL OR j.locked_by = complete_jobs.worker)
+    RETURNING 1)
+  SELECT count(*)::integer FROM done;
+$$;
+COMMENT ON FUNCTION jobkeeper.complete_jobs(uuid[], text) IS
+  'completes every listed job that is processing (under worker''s lease when given); returns how many';
+
+CREATE FUNCTION jobkeeper.fail_job(job_id uuid, error text, worker text DEFAULT NULL, retry boolean DEFAULT true)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  cur jobkeeper.jobs;
+  next_status text;
+BEGIN
+  IF fail_job.error IS NULL OR fail_job.error = '' THEN
+    RAISE EXCEPTION 'error message for job % must not be empty', fail_job.job_id USING ERRCODE = '22023';
+  END IF;
+  SELECT * INTO cur FROM jobkeeper.jobs j WHERE j.id = fail_job.job_id FOR UPDATE;
+  IF NOT FOUND OR cur.status <> 'processing' OR (fail_job.worker IS NOT NULL AND cur.locked_by IS DISTINCT FROM fail_job.worker) THEN
+    PERFORM jobkeeper._refuse_job(fail_job.job_id, fail_job.worker, 'fail');
+  END IF;
+  next_status := CASE WHEN coalesce(fail_job.retry, true) AND cur.attempts < cur.max_attempts
+                      THEN 'pending' ELSE 'failed' END;
+  UPDATE jobkeeper.jobs j
+     SET status = next_status,
+         error_message = fail_job.error,
+         errors = j.errors || jsonb_build_array(jsonb_build_object(
+                    'attempt', j.attempts, 'at', now(), 'error', fail_job.error)),
+         run_after = CASE WHEN next_status = 'pending'
+                          THEN now() + jobkeeper.retry_delay(j.attempts) ELSE j.run_after END
+   WHERE j.id = fail_job.job_id;
+  RETURN next_status;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.fail_job(uuid, text, text, boolean) IS
+  'records a failed attempt: back to pending after retry_delay(attempts) while attempts remain and retry is true, else failed; returns the new status';
+
+CREATE FUNCTION jobkeeper.cancel_job(job_id uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  current_status text;
+BEGIN
+  SELECT j.status INTO current_status FROM jobkeeper.jobs j WHERE j.id = cancel_job.job_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', cancel_job.job_id USING ERRCODE = 'P0002';
+  ELSIF current_status NOT IN ('pending', 'processing') THEN
+    RAISE EXCEPTION 'cannot cancel job %: its status is "%"', cancel_job.job_id, current_status
+      USING ERRCODE = '55000', HINT = 'Only a pending or processing job can be cancelled.';
+  END IF;
+  UPDATE jobkeeper.jobs j SET status = 'cancelled' WHERE j.id = cancel_job.job_id;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.cancel_job(uuid) IS 'cancels a pending or processing job';
+
+CREATE FUNCTION jobkeeper.retry_job(job_id uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  current_status text;
+BEGIN
+  SELECT j.status INTO current_status FROM jobkeeper.jobs j WHERE j.id = retry_job.job_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', retry_job.job_id USING ERRCODE = 'P0002';
+  ELSIF current_status NOT IN ('failed', 'cancelled') THEN
+    RAISE EXCEPTION 'cannot retry job %: its status is "%"', retry_job.job_id, current_status
+      USING ERRCODE = '55000', HINT = 'Only a failed or cancelled job can be retried.';
+  END IF;
+  -- The trigger resets progress to 0 and clears finished_at; errors stays as history.
+  UPDATE jobkeeper.jobs j
+     SET status = 'pending', attempts = 0, run_after = now(), error_message = NULL,
+         started_at = NULL, locked_by = NULL, lease_expires_at = NULL
+   WHERE j.id = retry_job.job_id;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.retry_job(uuid) IS
+  'puts a failed or cancelled job back to pending with a fresh attempt count; errors is kept';

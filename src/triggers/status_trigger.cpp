@@ -1,0 +1,219 @@
+// jobkeeper.status_trigger(): BEFORE INSERT OR UPDATE on jobs and export_jobs. It applies the
+// status rules of SPEC section 3 (decided in core/row_rules) to each row and sends NOTIFY.
+#include <cstring>
+
+#include "core/row_rules.hpp"
+#include "pg/entry.hpp"
+#include "pg/guard.hpp"
+#include "pg/settings.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/json.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+}
+
+namespace {
+
+using jk::core::Entity;
+using jk::core::RowPlan;
+using jk::core::Status;
+
+// Attribute numbers (1-based, 0 when absent) of the columns the trigger reads or sets.
+struct Columns {
+  int id, status, progress, updated_at, finished_at, started_at, locked_by, lease_expires_at;
+  int kind;    // queue (jobs) or export_type (exports): the NOTIFY payload's third field
+  int job_id;  // exports only
+};
+
+// Finds the trigger's columns by name in `desc`; a table lacking one is a misuse.
+void FindColumns(Relation rel, Entity entity, Columns* c) {
+  TupleDesc desc = RelationGetDescr(rel);
+  std::memset(c, 0, sizeof *c);
+  const char* kind_name = entity == Entity::kJob ? "queue" : "export_type";
+  for (int i = 0; i < desc->natts; i++) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (att->attisdropped) continue;
+    const char* n = NameStr(att->attname);
+    int* slot = std::strcmp(n, "id") == 0                 ? &c->id
+                : std::strcmp(n, "status") == 0           ? &c->status
+                : std::strcmp(n, "progress") == 0         ? &c->progress
+                : std::strcmp(n, "updated_at") == 0       ? &c->updated_at
+                : std::strcmp(n, "finished_at") == 0      ? &c->finished_at
+                : std::strcmp(n, "started_at") == 0       ? &c->started_at
+                : std::strcmp(n, "locked_by") == 0        ? &c->locked_by
+                : std::strcmp(n, "lease_expires_at") == 0 ? &c->lease_expires_at
+                : std::strcmp(n, kind_name) == 0          ? &c->kind
+                : std::strcmp(n, "job_id") == 0           ? &c->job_id
+                                                          : nullptr;
+    if (slot != nullptr) *slot = i + 1;
+  }
+  if (c->id == 0 || c->status == 0 || c->progress == 0 || c->updated_at == 0 ||
+      c->finished_at == 0 || c->started_at == 0 || c->locked_by == 0 ||
+      c->lease_expires_at == 0 || c->kind == 0 || (entity == Entity::kExport && c->job_id == 0)) {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("jobkeeper.status_trigger() cannot run on table \"%s\"",
+                           RelationGetRelationName(rel)),
+                    errdetail("It runs only on jobkeeper.jobs and jobkeeper.export_jobs.")));
+  }
+}
+
+// Reads a text column as a status; nothing when it is null or not a known status, which the
+// table's NOT NULL and CHECK constraints then refuse with their own errors.
+bool ReadStatus(HeapTuple tuple, TupleDesc desc, int attnum, Status* out) {
+  bool isnull;
+  Datum d = heap_getattr(tuple, attnum, desc, &isnull);
+  if (isnull) return false;
+  text* t = DatumGetTextPP(d);
+  std::optional<Status> s = jk::core::ParseStatus(
+      std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
+  if (!s) return false;
+  *out = *s;
+  return true;
+}
+
+int ReadProgress(HeapTuple tuple, TupleDesc desc, int attnum) {
+  bool isnull;
+  Datum d = heap_getattr(tuple, attnum, desc, &isnull);
+  return isnull ? 0 : DatumGetInt16(d);
+}
+
+const char* UuidText(HeapTuple tuple, TupleDesc desc, int attnum) {
+  bool isnull;
+  Datum d = heap_getattr(tuple, attnum, desc, &isnull);
+  return isnull ? "(null)" : DatumGetCString(DirectFunctionCall1(uuid_out, d));
+}
+
+// Raises 55000 unless the export's job is completed: exports are made from finished work.
+void CheckExportJobCompleted(HeapTuple tuple, TupleDesc desc, const Columns& c) {
+  // Kept across calls; the plan cache re-plans it if the extension is dropped and recreated.
+  static SPIPlanPtr plan = nullptr;
+  bool isnull;
+  Datum job_id = heap_getattr(tuple, c.job_id, desc, &isnull);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+  if (plan == nullptr) {
+    Oid types[1] = {UUIDOID};
+    SPIPlanPtr p = SPI_prepare(
+        "SELECT status FROM jobkeeper.jobs WHERE id OPERATOR(pg_catalog.=) $1", 1, types);
+    if (p == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    SPI_keepplan(p);
+    plan = p;
+  }
+  Datum args[1] = {job_id};
+  if (SPI_execute_plan(plan, args, nullptr, true, 1) != SPI_OK_SELECT)
+    elog(ERROR, "SPI_execute_plan failed");
+  const char* job_status = SPI_processed == 1
+      ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : "(missing)";
+  if (std::strcmp(job_status, "completed") != 0) {
+    const char* export_id = UuidText(tuple, desc, c.id);
+    const char* job = DatumGetCString(DirectFunctionCall1(uuid_out, job_id));
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("cannot start export %s: its job %s is \"%s\", not \"completed\"",
+                           export_id, job, job_status),
+                    errhint("An export can start processing only once its job is completed.")));
+  }
+  SPI_finish();
+}
+
+// Sends NOTIFY jobkeeper_jobs / jobkeeper_exports with {"id", "status", "queue"|"export_type"}.
+void Notify(Entity entity, HeapTuple tuple, TupleDesc desc, const Columns& c, Status status) {
+  StringInfoData payload;
+  initStringInfo(&payload);
+  appendStringInfo(&payload, "{\"id\": \"%s\", \"status\": \"%s\", ", UuidText(tuple, desc, c.id),
+                   jk::core::StatusName(status));
+  bool isnull;
+  Datum kind = heap_getattr(tuple, c.kind, desc, &isnull);
+  escape_json(&payload, entity == Entity::kJob ? "queue" : "export_type");
+  appendStringInfoString(&payload, ": ");
+  if (isnull) {
+    appendStringInfoString(&payload, "null");
+  } else {
+    escape_json(&payload, TextDatumGetCString(kind));
+  }
+  appendStringInfoChar(&payload, '}');
+  Async_Notify(entity == Entity::kJob ? "jobkeeper_jobs" : "jobkeeper_exports", payload.data);
+}
+
+}  // namespace
+
+// Applies the status rules to the row being inserted or updated and returns the row to store.
+JK_FUNCTION(jobkeeper_status_trigger) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("jobkeeper.status_trigger() must be called as a trigger")));
+  }
+  TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+  if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+      !(is_update || TRIGGER_FIRED_BY_INSERT(td->tg_event)) || td->tg_trigger->tgnargs != 1) {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("jobkeeper.status_trigger() must run BEFORE INSERT OR UPDATE FOR "
+                           "EACH ROW with one argument, 'job' or 'export'")));
+  }
+  const Entity entity =
+      std::strcmp(td->tg_trigger->tgargs[0], "export") == 0 ? Entity::kExport : Entity::kJob;
+  TupleDesc desc = RelationGetDescr(td->tg_relation);
+  HeapTuple row = is_update ? td->tg_newtuple : td->tg_trigtuple;
+  Columns c;
+  FindColumns(td->tg_relation, entity, &c);
+
+  Status new_status;
+  if (!ReadStatus(row, desc, c.status, &new_status)) return PointerGetDatum(row);
+  const int new_progress = ReadProgress(row, desc, c.progress);
+
+  RowPlan plan;
+  if (is_update) {
+    Status old_status;
+    if (!ReadStatus(td->tg_trigtuple, desc, c.status, &old_status)) old_status = new_status;
+    const jk::core::RowUpdate update{old_status, new_status,
+                                     ReadProgress(td->tg_trigtuple, desc, c.progress),
+                                     new_progress};
+    plan = jk::core::PlanUpdate(update);
+    if (plan.violation != jk::core::Violation::kNone) {
+      const char* id = UuidText(td->tg_trigtuple, desc, c.id);
+      jk::pg::Guard([&] { jk::core::ThrowViolation(entity, id, update, plan.violation); });
+    }
+    if (entity == Entity::kExport && plan.entering_processing) {
+      CheckExportJobCompleted(row, desc, c);
+    }
+  } else {
+    plan = jk::core::PlanInsert(new_status, new_progress);
+  }
+
+  // Collect the replacements; at most six columns change.
+  int cols[6];
+  Datum values[6];
+  bool nulls[6];
+  int n = 0;
+  const Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+  auto set = [&](int attnum, Datum value, bool isnull) {
+    cols[n] = attnum;
+    values[n] = value;
+    nulls[n] = isnull;
+    n++;
+  };
+  if (is_update) set(c.updated_at, now, false);
+  if (plan.set_finished_at &&
+      (is_update || heap_attisnull(row, c.finished_at, desc))) {
+    set(c.finished_at, now, false);
+  }
+  if (plan.clear_finished_at) set(c.finished_at, (Datum)0, true);
+  if (plan.set_progress) set(c.progress, Int16GetDatum(plan.progress), false);
+  if (plan.set_started_at && heap_attisnull(row, c.started_at, desc)) set(c.started_at, now, false);
+  if (plan.clear_lease) {
+    set(c.locked_by, (Datum)0, true);
+    set(c.lease_expires_at, (Datum)0, true);
+  }
+  if (n > 0) row = heap_modify_tuple_by_cols(row, desc, n, cols, values, nulls);
+
+  if (plan.notify && jk::pg::notify_enabled) Notify(entity, row, desc, c, new_status);
+  return PointerGetDatum(row);
+}
