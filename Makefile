@@ -28,7 +28,7 @@ PG_CPPFLAGS = -Isrc -isystem $(PG_INCLUDE_SERVER) -DJK_VERSION='"$(EXTVERSION)"'
               '-DPGDLLEXPORT=__attribute__((visibility("default")))'
 PG_CXXFLAGS = -std=c++17 -fvisibility=hidden -fvisibility-inlines-hidden \
               -Wall -Wextra -Wno-register $(if $(JK_WERROR),-Werror)
-SHLIB_LINK  = -lstdc++ -Wl,--version-script=$(CURDIR)/src/exports.map
+SHLIB_LINK  = -lstdc++ -lcrypto -Wl,--version-script=$(CURDIR)/src/exports.map
 
 # No LLVM bitcode: jobkeeper's functions are reached through fmgr calls that the JIT would not
 # inline, and compiling C++ with exceptions to bitcode doubles build time for no gain.

@@ -1,6 +1,62 @@
 -- The jobkeeper demonstration, run by `make demo` against a fresh database.
 \pset footer off
-\echo '-- install the extension'
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+\echo '== install'
 CREATE EXTENSION jobkeeper;
-SELECT jobkeeper.version() AS library_version,
-       (SELECT extversion FROM pg_extension WHERE extname = 'jobkeeper') AS sql_version;
+SELECT jobkeeper.version() AS library_version;
+
+\echo '== an application submits two uploads; the second is the same file (hash in any case)'
+SELECT id AS job, status, deduplicated
+  FROM jobkeeper.submit_job('interview.mp3', '/uploads/interview.mp3',
+                            'a3f5c9e1b2d4f6a8c0e2a4b6d8f0a2c4e6a8b0d2f4a6c8e0b2d4f6a8c0e2a4b6',
+                            metadata => '{"user": 42}') \gset
+SELECT id = :'job' AS same_job, status, deduplicated
+  FROM jobkeeper.submit_job('interview (copy).mp3', '/uploads/copy.mp3',
+                            'A3F5C9E1B2D4F6A8C0E2A4B6D8F0A2C4E6A8B0D2F4A6C8E0B2D4F6A8C0E2A4B6');
+SELECT * FROM jobkeeper.duplicate_hashes;
+
+\echo '== a worker claims it, reports progress and completes it'
+SELECT file_name, status, attempts, locked_by, lease_expires_at > now() AS leased
+  FROM jobkeeper.claim_jobs('transcriber-1', 10);
+SELECT jobkeeper.set_workflow_state(:'job', 'transcribing');
+SELECT jobkeeper.set_job_progress(:'job', 60);
+SELECT jobkeeper.heartbeat(:'job', 'transcriber-1') AS still_mine;
+\echo '-- progress never goes back while processing:'
+SELECT jobkeeper.set_job_progress(:'job', 10);
+SELECT jobkeeper.complete_job(:'job', 'transcriber-1');
+SELECT status, progress, workflow_state, finished_at IS NOT NULL AS finished
+  FROM jobkeeper.jobs WHERE id = :'job';
+\echo '-- completed is final, even for a direct UPDATE:'
+UPDATE jobkeeper.jobs SET status = 'pending' WHERE id = :'job';
+
+\echo '== exports of the completed job'
+SELECT id AS export, export_type, status FROM jobkeeper.request_export(:'job', 'pdf_summary') \gset
+SELECT export_type, status FROM jobkeeper.claim_exports('exporter-1');
+SELECT jobkeeper.set_export_progress(:'export', 50);
+SELECT jobkeeper.complete_export(:'export', '/exports/interview-summary.pdf', 'exporter-1');
+SELECT export_type, status, progress, file_path FROM jobkeeper.export_jobs WHERE job_id = :'job';
+
+\echo '== a failing job: retried with backoff, then failed; resubmitting the file retries it'
+SELECT id AS bad FROM jobkeeper.submit_job('broken.wav', '/uploads/broken.wav',
+  'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0', max_attempts => 2) \gset
+SELECT count(*) AS claimed FROM jobkeeper.claim_jobs('transcriber-2');
+SELECT jobkeeper.fail_job(:'bad', 'decoder error', 'transcriber-2') AS after_first_failure;
+SELECT status, attempts, run_after - now() AS retry_in FROM jobkeeper.jobs WHERE id = :'bad';
+UPDATE jobkeeper.jobs SET run_after = now() WHERE id = :'bad';  -- skip the wait for the demo
+SELECT count(*) AS claimed FROM jobkeeper.claim_jobs('transcriber-2');
+SELECT jobkeeper.fail_job(:'bad', 'decoder error', 'transcriber-2') AS after_second_failure;
+SELECT status, deduplicated FROM jobkeeper.submit_job('broken.wav', '/uploads/broken.wav',
+  'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0');
+SELECT status, attempts, jsonb_array_length(errors) AS failures_kept FROM jobkeeper.jobs WHERE id = :'bad';
+
+\echo '== a worker dies holding a lease: the reaper re-queues the job'
+SELECT count(*) AS claimed FROM jobkeeper.claim_jobs('transcriber-3', 1, lease => '1 second');
+SELECT pg_sleep(1.1);
+SELECT * FROM jobkeeper.expire_leases();
+SELECT status, error_message, locked_by FROM jobkeeper.jobs WHERE id = :'bad';
+
+\echo '== monitoring'
+SELECT queue, status, jobs, expired_leases FROM jobkeeper.queue_stats ORDER BY queue, status;
+SELECT export_type, status, exports FROM jobkeeper.export_stats;
+\echo '(retention cleanup by the background worker is not built yet: see README)'

@@ -9,12 +9,16 @@ SELECT pg_describe_object(classid, objid, objsubid) AS member
  WHERE refclassid = 'pg_extension'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'jobkeeper')
    AND classid = 'pg_namespace'::regclass;
--- Every function pins search_path.
+-- Every SQL and PL/pgSQL function pins search_path.
 SELECT p.oid::regprocedure AS function_without_search_path
   FROM pg_proc p
  WHERE p.pronamespace = 'jobkeeper'::regnamespace
-   AND p.prorettype <> 'trigger'::regtype  -- C trigger, schema-qualified SQL only
+   AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c') AND p.prokind = 'f'
    AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
+-- The C functions, which run no SQL by name (the trigger's one query is schema-qualified).
+SELECT p.oid::regprocedure AS c_function FROM pg_proc p
+ WHERE p.pronamespace = 'jobkeeper'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+ ORDER BY 1::text;
 DROP EXTENSION jobkeeper;
 SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'jobkeeper';
 -- A schema created beforehand is never adopted: CREATE EXTENSION fails and changes nothing.

@@ -10,7 +10,7 @@ CREATE TABLE jobkeeper.jobs (
   id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   file_name        varchar(255) NOT NULL CONSTRAINT jobs_file_name_not_empty CHECK (file_name <> ''),
   file_path        text NOT NULL CONSTRAINT jobs_file_path_not_empty CHECK (file_path <> ''),
-  file_hash        varchar(64) CONSTRAINT jobs_file_hash_format CHECK (file_hash ~ '^[0-9a-f]{64}$'),
+  file_hash        varchar(64) CONSTRAINT jobs_file_hash_format CHECK (jobkeeper.is_sha256_hex(file_hash)),
   queue            text NOT NULL DEFAULT 'default' CONSTRAINT jobs_queue_not_empty CHECK (queue <> ''),
   status           text NOT NULL DEFAULT 'pending' CONSTRAINT jobs_status_valid
                      CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),

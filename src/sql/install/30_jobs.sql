@@ -12,7 +12,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-  hash text := lower(submit_job.file_hash);
+  hash text := jobkeeper.normalize_hash(submit_job.file_hash);  -- 22P02 when malformed
   found_id uuid;
   found_status text;
 BEGIN
@@ -35,9 +35,16 @@ BEGIN
   ELSIF submit_job.metadata IS NULL OR jsonb_typeof(submit_job.metadata) <> 'object' THEN
     RAISE EXCEPTION 'metadata must be a JSON object, not %', coalesce(jsonb_typeof(submit_job.metadata), 'null')
       USING ERRCODE = '22023';
-  ELSIF hash !~ '^[0-9a-f]{64}$' THEN
-    RAISE EXCEPTION 'invalid SHA-256 hash "%"', submit_job.file_hash USING ERRCODE = '22P02',
-      HINT = 'A file_hash is 64 hexadecimal digits, as jobkeeper.sha256_hex() returns.';
+  END IF;
+
+  IF hash IS NULL THEN
+    RETURN QUERY
+      INSERT INTO jobkeeper.jobs AS j (file_name, file_path, queue, priority, run_after,
+                                       max_attempts, metadata)
+      VALUES (submit_job.file_name, submit_job.file_path, submit_job.queue, submit_job.priority,
+              submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
+      RETURNING j.id, j.status, false;
+    RETURN;
   END IF;
 
   -- Dedup: the unique index on file_hash decides. ON CONFLICT DO NOTHING waits for a
@@ -52,7 +59,7 @@ BEGIN
               submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
       ON CONFLICT (file_hash) DO NOTHING
       RETURNING j.id, j.status, false;
-    IF FOUND OR hash IS NULL THEN
+    IF FOUND THEN
       RETURN;
     END IF;
     UPDATE jobkeeper.jobs AS j SET submit_count = j.submit_count + 1
@@ -80,8 +87,6 @@ RETURNS SETOF jobkeeper.jobs
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  picked uuid[];
 BEGIN
   IF worker IS NULL OR worker = '' THEN
     RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = '22023';
@@ -90,39 +95,53 @@ BEGIN
   ELSIF lease IS NULL OR lease <= interval '0' THEN
     RAISE EXCEPTION 'lease must be positive, not %', coalesce(lease::text, 'null') USING ERRCODE = '22023';
   END IF;
-  -- Each branch is an ordered scan of a partial claim index (one queue: an equality on the
-  -- leading column of jobs_claim_queue_idx); SKIP LOCKED hands a row to one claimer and lets
-  -- the others pass it without waiting. The locks hold until the UPDATE below.
+  -- Each branch is one statement and an ordered scan of a partial claim index (one queue: an
+  -- equality on the leading column of jobs_claim_queue_idx). Locking and updating in one
+  -- statement matters: a SELECT ... FOR UPDATE followed by a separate UPDATE claims three
+  -- times slower (bench/). SKIP LOCKED hands a row to one claimer and lets the others pass.
   IF queues IS NULL THEN
-    SELECT array_agg(p.id) INTO picked FROM (
-      SELECT j.id FROM jobkeeper.jobs j
-       WHERE j.status = 'pending' AND j.run_after <= now()
-       ORDER BY j.priority, j.run_after, j.created_at
-       LIMIT max_jobs FOR UPDATE SKIP LOCKED) p;
+    RETURN QUERY
+      WITH picked AS (
+        SELECT j.id FROM jobkeeper.jobs j
+         WHERE j.status = 'pending' AND j.run_after <= now()
+         ORDER BY j.priority, j.run_after, j.created_at
+         LIMIT max_jobs FOR UPDATE SKIP LOCKED),
+      claimed AS (
+        UPDATE jobkeeper.jobs j
+           SET status = 'processing', attempts = j.attempts + 1, locked_by = worker,
+               lease_expires_at = now() + lease
+          FROM picked WHERE j.id = picked.id
+        RETURNING j.*)
+      SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at;
   ELSIF cardinality(queues) = 1 THEN
-    SELECT array_agg(p.id) INTO picked FROM (
-      SELECT j.id FROM jobkeeper.jobs j
-       WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = queues[1]
-       ORDER BY j.priority, j.run_after, j.created_at
-       LIMIT max_jobs FOR UPDATE SKIP LOCKED) p;
+    RETURN QUERY
+      WITH picked AS (
+        SELECT j.id FROM jobkeeper.jobs j
+         WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = queues[1]
+         ORDER BY j.priority, j.run_after, j.created_at
+         LIMIT max_jobs FOR UPDATE SKIP LOCKED),
+      claimed AS (
+        UPDATE jobkeeper.jobs j
+           SET status = 'processing', attempts = j.attempts + 1, locked_by = worker,
+               lease_expires_at = now() + lease
+          FROM picked WHERE j.id = picked.id
+        RETURNING j.*)
+      SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at;
   ELSE
-    SELECT array_agg(p.id) INTO picked FROM (
-      SELECT j.id FROM jobkeeper.jobs j
-       WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = ANY (queues)
-       ORDER BY j.priority, j.run_after, j.created_at
-       LIMIT max_jobs FOR UPDATE SKIP LOCKED) p;
+    RETURN QUERY
+      WITH picked AS (
+        SELECT j.id FROM jobkeeper.jobs j
+         WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = ANY (queues)
+         ORDER BY j.priority, j.run_after, j.created_at
+         LIMIT max_jobs FOR UPDATE SKIP LOCKED),
+      claimed AS (
+        UPDATE jobkeeper.jobs j
+           SET status = 'processing', attempts = j.attempts + 1, locked_by = worker,
+               lease_expires_at = now() + lease
+          FROM picked WHERE j.id = picked.id
+        RETURNING j.*)
+      SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at;
   END IF;
-  IF picked IS NULL THEN
-    RETURN;
-  END IF;
-  RETURN QUERY
-    WITH claimed AS (
-      UPDATE jobkeeper.jobs j
-         SET status = 'processing', attempts = j.attempts + 1, locked_by = worker,
-             lease_expires_at = now() + lease
-       WHERE j.id = ANY (picked)
-      RETURNING j.*)
-    SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at;
 END
 $$;
 COMMENT ON FUNCTION jobkeeper.claim_jobs(text, integer, text[], interval) IS

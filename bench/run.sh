@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# jobkeeper benchmarks (SPEC section 8), all in one run on one throwaway cluster so that the
+# ratios compare like with like on this noisy shared machine:
+#   lifecycle  submit + claim + complete, 1/4/8 clients, synchronous_commit on and off, for
+#              jobkeeper's functions, the same statements on jobkeeper's tables (C++ trigger
+#              only), bare SQL on trigger-less copies, and the same rules as a PL/pgSQL trigger
+#   trigger    bulk UPDATE of 200,000 rows: C++ trigger vs no trigger vs PL/pgSQL trigger
+#   claim      claim rate with 10,000 and 1,000,000 pending jobs
+#   batch      claim_jobs(100) + complete_jobs() drain rate
+# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch]   (default: all)
+# BENCH_SECONDS (default 5) sets the length of each pgbench run; ROUNDS (default 3) how many
+# interleaved rounds the lifecycle medians come from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/common.sh
+T=${BENCH_SECONDS:-5}
+parts=${*:-lifecycle trigger claim batch}
+
+jk_install_deps
+jk_use_pg_path
+jk_build_install
+work=$(mktemp -d /tmp/jobkeeper-bench.XXXXXX)
+chmod 755 "$work"
+trap 'jk_cluster_destroy "$work/cluster"; rm -rf "$work"' EXIT
+port=$((56000 + RANDOM % 1000))
+jk_cluster_start "$work/cluster" "$port" "shared_buffers = '2GB'" "max_wal_size = '8GB'" \
+  "checkpoint_timeout = '30min'" "max_connections = 50" "wal_level = 'replica'"
+export PGHOST="$work/cluster/sock" PGPORT="$port" PGUSER=postgres PGDATABASE=bench
+createdb bench
+psql -X -q -v ON_ERROR_STOP=1 -f bench/sql/setup.sql >/dev/null
+for s in jobkeeper bare plpg; do
+  sed "s/bare\\./$s./g" bench/sql/lifecycle_bare.pgb > "$work/stmts_$s.pgb"
+done
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
+# VACUUM cannot share a transaction with other statements: one psql -c each.
+settle() { psql -X -q -c "VACUUM ANALYZE $1" -c "CHECKPOINT"; }
+reset_tables() {
+  q "TRUNCATE jobkeeper.jobs CASCADE; TRUNCATE bare.jobs; TRUNCATE plpg.jobs;"
+  q "CHECKPOINT"
+}
+# Runs pgbench and prints its tps. $1 script, $2 clients, $3 synchronous_commit, $4 notify.
+tps() {
+  local out rate
+  out=$(PGOPTIONS="-c synchronous_commit=$3 -c jobkeeper.notify=$4" \
+          pgbench -n -M prepared -T "$T" -c "$2" -j "$2" -f "$1" 2>&1) || true
+  rate=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+  if [ -z "$rate" ] || grep -q 'aborted' <<<"$out"; then
+    echo "pgbench failed: $(grep -m3 error <<<"$out")" >&2
+    rate=0
+  fi
+  echo "$rate"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo "jobkeeper bench: $(nproc) cores, ${T}s per pgbench run, PostgreSQL $(pg_config --version | awk '{print $2}')"
+
+if [[ $parts == *lifecycle* ]]; then
+  echo
+  echo "== lifecycle: submit + claim + complete per transaction group, jobs/s"
+  printf '%-6s %-8s %10s %10s %10s %10s %10s %9s %9s\n' sync clients functions fn+notify \
+    jk-trigger plpgsql bare "fn/bare" "trig/plpg"
+  # Variants run interleaved, ROUNDS times each, and the median counts: neighbouring runs on
+  # this shared machine differ by up to a quarter.
+  median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+  for sync in on off; do
+    for c in 1 4 8; do
+      fn=(); fnn=(); trig=(); plpg=(); bare=()
+      for _ in $(seq "${ROUNDS:-3}"); do
+        reset_tables; fn+=("$(tps bench/sql/lifecycle_jobkeeper.pgb "$c" "$sync" off)")
+        reset_tables; fnn+=("$(tps bench/sql/lifecycle_jobkeeper.pgb "$c" "$sync" on)")
+        reset_tables; trig+=("$(tps "$work/stmts_jobkeeper.pgb" "$c" "$sync" off)")
+        reset_tables; plpg+=("$(tps "$work/stmts_plpg.pgb" "$c" "$sync" off)")
+        reset_tables; bare+=("$(tps "$work/stmts_bare.pgb" "$c" "$sync" off)")
+      done
+      m_fn=$(median "${fn[@]}"); m_fnn=$(median "${fnn[@]}"); m_trig=$(median "${trig[@]}")
+      m_plpg=$(median "${plpg[@]}"); m_bare=$(median "${bare[@]}")
+      printf '%-6s %-8s %10.0f %10.0f %10.0f %10.0f %10.0f %9s %9s\n' "$sync" "$c" "$m_fn" "$m_fnn" \
+        "$m_trig" "$m_plpg" "$m_bare" "$(ratio "$m_fn" "$m_bare")" "$(ratio "$m_trig" "$m_plpg")"
+    done
+  done
+  echo "(functions: jobkeeper.submit_job/claim_jobs/complete_job with jobkeeper.notify = off;"
+  echo " fn+notify: the same with NOTIFY on; jk-trigger: bare statements on jobkeeper's tables, so"
+  echo " only the C++ trigger differs from bare; target: functions >= 0.9x bare at 8 clients)"
+fi
+
+if [[ $parts == *trigger* ]]; then
+  echo
+  echo "== trigger: bulk UPDATE of 200,000 processing rows, best of 3, ms"
+  n=200000
+  bulk() {  # $1 schema, $2 SET clause -> best time in ms
+    local best=
+    for _ in 1 2 3; do
+      q "TRUNCATE $1.jobs CASCADE"
+      q "SET jobkeeper.notify = off; INSERT INTO $1.jobs (file_name, file_path, status, locked_by, progress)
+         SELECT 'f', '/f', 'processing', 'w', 10 FROM generate_series(1, $n)"
+      settle "$1.jobs"
+      local ms
+      ms=$(psql -X -q -At -c "SET jobkeeper.notify = off" -c '\timing on' \
+             -c "UPDATE $1.jobs SET $2" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+      best=$(awk -v a="$ms" -v b="${best:-1e18}" 'BEGIN { print (a < b) ? a : b }')
+    done
+    echo "$best"
+  }
+  printf '%-28s %10s %10s %10s %12s %12s\n' update "C++" none plpgsql "C++/none" "plpgsql/C++"
+  for set in "progress = progress + 1" "status = 'completed'"; do
+    extra=""
+    [[ $set == *completed* ]] && extra=", progress = 100, finished_at = now(), updated_at = now(), locked_by = NULL, lease_expires_at = NULL"
+    jk=$(bulk jobkeeper "$set")
+    none=$(bulk bare "$set$extra")
+    pl=$(bulk plpg "$set")
+    printf '%-28s %10.0f %10.0f %10.0f %12s %12s\n' "$set" "$jk" "$none" "$pl" \
+      "$(ratio "$jk" "$none")" "$(ratio "$pl" "$jk")"
+  done
+  echo "(no trigger sets the derived columns itself for the status change; target: C++/none <= 1.05)"
+fi
+
+if [[ $parts == *claim* ]]; then
+  echo
+  echo "== claim: lifecycle rate with a standing backlog of pending jobs, 4 clients, sync off"
+  rates=()
+  for backlog in 10000 1000000; do
+    reset_tables
+    q "SET jobkeeper.notify = off; INSERT INTO jobkeeper.jobs (file_name, file_path, created_at, run_after)
+       SELECT 'f', '/f', now() - interval '1 day', now() - interval '1 day' FROM generate_series(1, $backlog)"
+    settle jobkeeper.jobs
+    r=$(tps bench/sql/lifecycle_jobkeeper.pgb 4 off off)
+    rates+=("$r")
+    printf '%-10s pending: %8.0f jobs/s\n' "$backlog" "$r"
+  done
+  echo "ratio 1,000,000 / 10,000: $(ratio "${rates[1]}" "${rates[0]}")  (target >= 0.8)"
+fi
+
+if [[ $parts == *batch* ]]; then
+  echo
+  echo "== batch: claim_jobs(100) + complete_jobs() per transaction pair, jobs completed per second"
+  for sync in on off; do
+    for c in 1 2 4; do
+      reset_tables
+      q "SET jobkeeper.notify = off; INSERT INTO jobkeeper.jobs (file_name, file_path)
+         SELECT 'f', '/f' FROM generate_series(1, 600000)"
+      settle jobkeeper.jobs
+      start=$(date +%s.%N)
+      tps bench/sql/batch_jobkeeper.pgb "$c" "$sync" off >/dev/null
+      end=$(date +%s.%N)
+      done_jobs=$(q "SELECT count(*) FROM jobkeeper.jobs WHERE status = 'completed'")
+      printf 'sync %-4s clients %d: %8.0f jobs/s\n' "$sync" "$c" \
+        "$(awk -v n="$done_jobs" -v s="$start" -v e="$end" 'BEGIN { print n / (e - s) }')"
+    done
+  done
+  echo "(target >= 17,000 jobs/s)"
+fi
