@@ -7,14 +7,16 @@
 #   trigger    bulk UPDATE of 200,000 rows: C++ trigger vs no trigger vs PL/pgSQL trigger
 #   claim      claim rate with 10,000 and 1,000,000 pending jobs
 #   batch      claim_jobs(100) + complete_jobs() drain rate
-# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch]   (default: all)
+#   hashes     sha256_hex / sha256_agg / lo_sha256 MB/s on 64 MB against a C program using
+#              OpenSSL EVP, PostgreSQL's sha256() and pgcrypto; values/s on 100,000 x 1 KB
+# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch] [hashes]   (default: all)
 # BENCH_SECONDS (default 5) sets the length of each pgbench run; ROUNDS (default 3) how many
 # interleaved rounds the lifecycle medians come from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 T=${BENCH_SECONDS:-5}
-parts=${*:-lifecycle trigger claim batch}
+parts=${*:-lifecycle trigger claim batch hashes}
 
 jk_install_deps
 jk_use_pg_path
@@ -102,7 +104,7 @@ if [[ $parts == *trigger* ]]; then
   }
   printf '%-28s %10s %10s %10s %12s %12s\n' update "C++" none plpgsql "C++/none" "plpgsql/C++"
   for set in "progress = progress + 1" "status = 'completed'"; do
-    extra=""
+    extra=", updated_at = now()"
     [[ $set == *completed* ]] && extra=", progress = 100, finished_at = now(), updated_at = now(), locked_by = NULL, lease_expires_at = NULL"
     jk=$(bulk jobkeeper "$set")
     none=$(bulk bare "$set$extra")
@@ -110,7 +112,8 @@ if [[ $parts == *trigger* ]]; then
     printf '%-28s %10.0f %10.0f %10.0f %12s %12s\n' "$set" "$jk" "$none" "$pl" \
       "$(ratio "$jk" "$none")" "$(ratio "$pl" "$jk")"
   done
-  echo "(no trigger sets the derived columns itself for the status change; target: C++/none <= 1.05)"
+  echo "(none: the same UPDATE setting updated_at, and for the status change finished_at, progress and the"
+  echo " lease, itself; target: C++/none <= 1.05)"
 fi
 
 if [[ $parts == *claim* ]]; then
@@ -147,4 +150,28 @@ if [[ $parts == *batch* ]]; then
     done
   done
   echo "(target >= 17,000 jobs/s)"
+fi
+
+if [[ $parts == *hashes* ]]; then
+  echo
+  echo "== hashes: SHA-256 throughput, best of 5"
+  cc -O2 -o "$work/sha256_ref" bench/sha256_ref.c -lcrypto
+  ref=$("$work/sha256_ref" 64 5)
+  psql -X -q -v ON_ERROR_STOP=1 -f bench/sql/hashes.sql 2>&1 | sed -n 's/.*NOTICE:  //p' > "$work/hashes.txt"
+  printf '%-26s %8s %10s\n' "64 MB in memory" "MB/s" "x C EVP"
+  printf '%-26s %8.0f %10s\n' "C program, OpenSSL EVP" "$ref" "1.00"
+  while read -r kind name rate; do
+    [ "$kind" = rate ] && printf '%-26s %8.0f %10s\n' "${name//_/ }" "$rate" "$(ratio "$rate" "$ref")"
+  done < "$work/hashes.txt"
+  agg=$(awk '$1 == "rate" && $2 == "sha256_agg_from_table" { print $3 }' "$work/hashes.txt")
+  readr=$(awk '$1 == "rate" && $2 == "reading_the_chunks" { print $3 }' "$work/hashes.txt")
+  net=$(awk -v a="$agg" -v r="$readr" 'BEGIN { if (a > 0 && r > 0 && 1 / a > 1 / r) print 1 / (1 / a - 1 / r); else print 0 }')
+  printf '%-26s %8.0f %10s\n' "sha256 agg net of reading" "$net" "$(ratio "$net" "$ref")"
+  echo "(targets: sha256_hex >= 0.9x, sha256_agg and lo_sha256 >= 0.8x the C program)"
+  printf '%-26s %10s %14s\n' "100,000 x 1 KB" "values/s" "x encode(sha256)"
+  enc=$(awk '$1 == "kb" && $2 == "encode(sha256)" { print $3 }' "$work/hashes.txt")
+  while read -r kind name rate; do
+    [ "$kind" = kb ] && printf '%-26s %10.0f %14s\n' "${name//_/ }" "$rate" "$(ratio "$rate" "$enc")"
+  done < "$work/hashes.txt"
+  echo "(target: sha256_hex faster than encode(sha256(x), 'hex'))"
 fi

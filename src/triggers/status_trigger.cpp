@@ -29,6 +29,7 @@ using jk::core::Status;
 
 // Attribute numbers (1-based, 0 when absent) of the columns the trigger reads or sets.
 struct Columns {
+  Oid relid;  // the table they were found in
   int id, status, progress, updated_at, finished_at, started_at, locked_by, lease_expires_at;
   int kind;    // queue (jobs) or export_type (exports): the NOTIFY payload's third field
   int job_id;  // exports only
@@ -38,6 +39,7 @@ struct Columns {
 void FindColumns(Relation rel, Entity entity, Columns* c) {
   TupleDesc desc = RelationGetDescr(rel);
   std::memset(c, 0, sizeof *c);
+  c->relid = RelationGetRelid(rel);
   const char* kind_name = entity == Entity::kJob ? "queue" : "export_type";
   for (int i = 0; i < desc->natts; i++) {
     Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -64,6 +66,18 @@ void FindColumns(Relation rel, Entity entity, Columns* c) {
                            RelationGetRelationName(rel)),
                     errdetail("It runs only on jobkeeper.jobs and jobkeeper.export_jobs.")));
   }
+}
+
+// Returns the columns of the trigger's table, found once per statement: the trigger's FmgrInfo
+// lives as long as the statement, during which the table's definition cannot change.
+const Columns& ColumnsFor(FunctionCallInfo fcinfo, Relation rel, Entity entity) {
+  Columns* c = static_cast<Columns*>(fcinfo->flinfo->fn_extra);
+  if (c == nullptr || c->relid != RelationGetRelid(rel)) {
+    c = static_cast<Columns*>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Columns)));
+    FindColumns(rel, entity, c);
+    fcinfo->flinfo->fn_extra = c;
+  }
+  return *c;
 }
 
 // Reads a text column as a status; nothing when it is null or not a known status, which the
@@ -162,8 +176,7 @@ JK_FUNCTION(jobkeeper_status_trigger) {
       std::strcmp(td->tg_trigger->tgargs[0], "export") == 0 ? Entity::kExport : Entity::kJob;
   TupleDesc desc = RelationGetDescr(td->tg_relation);
   HeapTuple row = is_update ? td->tg_newtuple : td->tg_trigtuple;
-  Columns c;
-  FindColumns(td->tg_relation, entity, &c);
+  const Columns& c = ColumnsFor(fcinfo, td->tg_relation, entity);
 
   Status new_status;
   if (!ReadStatus(row, desc, c.status, &new_status)) return PointerGetDatum(row);

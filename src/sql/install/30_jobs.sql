@@ -5,16 +5,13 @@
 CREATE FUNCTION jobkeeper.submit_job(
   file_name text, file_path text, file_hash text DEFAULT NULL, queue text DEFAULT 'default',
   priority integer DEFAULT 0, run_after timestamptz DEFAULT now(), max_attempts integer DEFAULT 3,
-  metadata jsonb DEFAULT '{}')
-RETURNS TABLE (id uuid, status text, deduplicated boolean)
+  metadata jsonb DEFAULT '{}', OUT id uuid, OUT status text, OUT deduplicated boolean)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
   hash text := jobkeeper.normalize_hash(submit_job.file_hash);  -- 22P02 when malformed
-  found_id uuid;
-  found_status text;
 BEGIN
   IF submit_job.file_name IS NULL OR submit_job.file_name = '' THEN
     RAISE EXCEPTION 'file_name must not be empty' USING ERRCODE = '22023';
@@ -37,13 +34,13 @@ BEGIN
       USING ERRCODE = '22023';
   END IF;
 
+  deduplicated := false;
   IF hash IS NULL THEN
-    RETURN QUERY
-      INSERT INTO jobkeeper.jobs AS j (file_name, file_path, queue, priority, run_after,
-                                       max_attempts, metadata)
-      VALUES (submit_job.file_name, submit_job.file_path, submit_job.queue, submit_job.priority,
-              submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
-      RETURNING j.id, j.status, false;
+    INSERT INTO jobkeeper.jobs AS j (file_name, file_path, queue, priority, run_after,
+                                     max_attempts, metadata)
+    VALUES (submit_job.file_name, submit_job.file_path, submit_job.queue, submit_job.priority,
+            submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
+    RETURNING j.id, j.status INTO submit_job.id, submit_job.status;
     RETURN;
   END IF;
 
@@ -52,33 +49,32 @@ BEGIN
   -- row vanished in between (retention), the loop inserts again. So a submit always returns
   -- exactly one row and never fails with a unique violation.
   LOOP
-    RETURN QUERY
-      INSERT INTO jobkeeper.jobs AS j (file_name, file_path, file_hash, queue, priority, run_after,
-                                       max_attempts, metadata)
-      VALUES (submit_job.file_name, submit_job.file_path, hash, submit_job.queue, submit_job.priority,
-              submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
-      ON CONFLICT (file_hash) DO NOTHING
-      RETURNING j.id, j.status, false;
+    INSERT INTO jobkeeper.jobs AS j (file_name, file_path, file_hash, queue, priority, run_after,
+                                     max_attempts, metadata)
+    VALUES (submit_job.file_name, submit_job.file_path, hash, submit_job.queue, submit_job.priority,
+            submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
+    ON CONFLICT (file_hash) DO NOTHING
+    RETURNING j.id, j.status INTO submit_job.id, submit_job.status;
     IF FOUND THEN
       RETURN;
     END IF;
     UPDATE jobkeeper.jobs AS j SET submit_count = j.submit_count + 1
      WHERE j.file_hash = hash
-    RETURNING j.id, j.status INTO found_id, found_status;
-    IF found_id IS NOT NULL THEN
+    RETURNING j.id, j.status INTO submit_job.id, submit_job.status;
+    IF FOUND THEN
+      deduplicated := true;
       -- A failed or cancelled upload submitted again is worth another try.
-      IF found_status IN ('failed', 'cancelled') THEN
-        PERFORM jobkeeper.retry_job(found_id);
-        found_status := 'pending';
+      IF submit_job.status IN ('failed', 'cancelled') THEN
+        PERFORM jobkeeper.retry_job(submit_job.id);
+        submit_job.status := 'pending';
       END IF;
-      RETURN QUERY SELECT found_id, found_status, true;
       RETURN;
     END IF;
   END LOOP;
 END
 $$;
 COMMENT ON FUNCTION jobkeeper.submit_job(text, text, text, text, integer, timestamptz, integer, jsonb) IS
-  'adds a job, or returns the job with the same file_hash (resetting a failed or cancelled one to pending)';
+  'adds a job and returns one row (id, status, deduplicated), or returns the job with the same file_hash (resetting a failed or cancelled one to pending)';
 
 CREATE FUNCTION jobkeeper.claim_jobs(
   worker text, max_jobs integer DEFAULT 1, queues text[] DEFAULT NULL,
