@@ -11,6 +11,7 @@ SELECT id AS job, status, deduplicated
   FROM jobkeeper.submit_job('interview.mp3', '/uploads/interview.mp3',
                             'a3f5c9e1b2d4f6a8c0e2a4b6d8f0a2c4e6a8b0d2f4a6c8e0b2d4f6a8c0e2a4b6',
                             metadata => '{"user": 42}') \gset
+\echo 'first submit:' :status 'deduplicated =' :deduplicated
 SELECT id = :'job' AS same_job, status, deduplicated
   FROM jobkeeper.submit_job('interview (copy).mp3', '/uploads/copy.mp3',
                             'A3F5C9E1B2D4F6A8C0E2A4B6D8F0A2C4E6A8B0D2F4A6C8E0B2D4F6A8C0E2A4B6');
@@ -22,13 +23,17 @@ SELECT file_name, status, attempts, locked_by, lease_expires_at > now() AS lease
 SELECT jobkeeper.set_workflow_state(:'job', 'transcribing');
 SELECT jobkeeper.set_job_progress(:'job', 60);
 SELECT jobkeeper.heartbeat(:'job', 'transcriber-1') AS still_mine;
-\echo '-- progress never goes back while processing:'
+\echo '-- progress never goes back while processing (an error on purpose):'
+\set ON_ERROR_STOP 0
 SELECT jobkeeper.set_job_progress(:'job', 10);
+\set ON_ERROR_STOP 1
 SELECT jobkeeper.complete_job(:'job', 'transcriber-1');
 SELECT status, progress, workflow_state, finished_at IS NOT NULL AS finished
   FROM jobkeeper.jobs WHERE id = :'job';
-\echo '-- completed is final, even for a direct UPDATE:'
+\echo '-- completed is final, even for a direct UPDATE (an error on purpose):'
+\set ON_ERROR_STOP 0
 UPDATE jobkeeper.jobs SET status = 'pending' WHERE id = :'job';
+\set ON_ERROR_STOP 1
 
 \echo '== exports of the completed job'
 SELECT id AS export, export_type, status FROM jobkeeper.request_export(:'job', 'pdf_summary') \gset
