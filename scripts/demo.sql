@@ -55,13 +55,39 @@ SELECT status, deduplicated FROM jobkeeper.submit_job('broken.wav', '/uploads/br
   'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0');
 SELECT status, attempts, jsonb_array_length(errors) AS failures_kept FROM jobkeeper.jobs WHERE id = :'bad';
 
-\echo '== a worker dies holding a lease: the reaper re-queues the job'
+\echo '== the background worker: re-queues a dead worker''s lease, deletes expired work'
+-- Waits up to `seconds` for the query to return true (the worker acts on its own schedule).
+CREATE FUNCTION pg_temp.wait_for(query text, seconds int) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE ok boolean := false;
+BEGIN
+  FOR i IN 1 .. seconds * 5 LOOP
+    EXECUTE query INTO ok;
+    EXIT WHEN ok;
+    PERFORM pg_sleep(0.2);
+  END LOOP;
+  RETURN ok;
+END $$;
+SELECT pg_temp.wait_for('SELECT count(*) > 0 FROM jobkeeper.worker_status WHERE running', 30) AS worker_running;
+SELECT datname, running, next_run IS NOT NULL AS scheduled FROM jobkeeper.worker_status;
 SELECT count(*) AS claimed FROM jobkeeper.claim_jobs('transcriber-3', 1, lease => '1 second');
-SELECT pg_sleep(1.1);
-SELECT * FROM jobkeeper.expire_leases();
+\echo '-- transcriber-3 dies; within lease_check_interval (10 s) the worker re-queues its job'
+SELECT pg_temp.wait_for(format('SELECT status = %L FROM jobkeeper.jobs WHERE id = %L', 'pending', :'bad'), 30) AS requeued;
 SELECT status, error_message, locked_by FROM jobkeeper.jobs WHERE id = :'bad';
+\echo '-- a job finished two days ago, and a cleanup interval of 2 s for the demo (SIGHUP)'
+INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+VALUES ('last-week.mp3', '/uploads/last-week.mp3', 'completed', now() - interval '2 days');
+ALTER SYSTEM SET jobkeeper.cleanup_interval = '2s';
+SELECT pg_reload_conf();
+SELECT pg_temp.wait_for('SELECT NOT EXISTS (SELECT FROM jobkeeper.jobs WHERE file_name = ''last-week.mp3'')', 30) AS deleted;
+SELECT count(*) AS expired_jobs_left FROM jobkeeper.jobs WHERE file_name = 'last-week.mp3';
+SELECT source, jobs_deleted, leases_requeued, error FROM jobkeeper.cleanup_runs
+ WHERE jobs_deleted > 0 OR leases_requeued > 0 ORDER BY id;
+\echo '-- the application removes the files of deleted rows'
+SELECT kind, file_path FROM jobkeeper.claim_deleted_files(10);
+ALTER SYSTEM RESET jobkeeper.cleanup_interval;
+SELECT pg_reload_conf();
 
 \echo '== monitoring'
 SELECT queue, status, jobs, expired_leases FROM jobkeeper.queue_stats ORDER BY queue, status;
 SELECT export_type, status, exports FROM jobkeeper.export_stats;
-\echo '(retention cleanup by the background worker is not built yet: see README)'
+SELECT datname, running, rows_deleted, last_error FROM jobkeeper.worker_status;

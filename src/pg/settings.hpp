@@ -5,6 +5,19 @@ namespace jk::pg {
 
 // jobkeeper.notify: whether status changes send NOTIFY jobkeeper_jobs / jobkeeper_exports.
 extern bool notify_enabled;
+// Retention, in seconds; -1 keeps rows forever (PGC_SUSET: per cluster, database or session).
+extern int job_retention_s;
+extern int export_retention_s;
+extern int deleted_files_retention_s;
+// Cleanup runs: how often, in batches of how many rows, each batch at most how long.
+extern int cleanup_interval_s;
+extern int cleanup_batch_size;
+extern int cleanup_batch_timeout_ms;
+extern int cleanup_history;
+// How often the worker re-queues expired leases, in seconds.
+extern int lease_check_interval_s;
+// Databases the launcher serves (comma-separated names); empty means all.
+extern char* worker_databases;
 
 // Defines every jobkeeper.* setting; called from _PG_init.
 void DefineSettings();

@@ -1,0 +1,90 @@
+-- run_cleanup(): retention at its boundaries, jobs kept by active or young exports, leases,
+-- deleted_files and its draining, the bounded run history, and the settings.
+CREATE EXTENSION jobkeeper;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET jobkeeper.notify = off;
+SHOW jobkeeper.job_retention;
+SHOW jobkeeper.export_retention;
+SHOW jobkeeper.cleanup_interval;
+SHOW jobkeeper.cleanup_batch_size;
+SHOW jobkeeper.cleanup_history;
+
+-- Jobs finished 13 h, 11 h ago and never; exports at the 24 h boundary.
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at, error_message) VALUES
+  ('00000000-0000-0000-0000-000000000001', 'old done', '/files/1', 'completed', now() - interval '13 hours', NULL),
+  ('00000000-0000-0000-0000-000000000002', 'young done', '/files/2', 'completed', now() - interval '11 hours', NULL),
+  ('00000000-0000-0000-0000-000000000003', 'old failed', '/files/3', 'failed', now() - interval '13 hours', 'x'),
+  ('00000000-0000-0000-0000-000000000004', 'old cancelled', '/files/4', 'cancelled', now() - interval '13 hours', NULL),
+  ('00000000-0000-0000-0000-000000000005', 'pending', '/files/5', 'pending', NULL, NULL),
+  ('00000000-0000-0000-0000-000000000006', 'processing', '/files/6', 'processing', NULL, NULL),
+  ('00000000-0000-0000-0000-000000000007', 'old, active export', '/files/7', 'completed', now() - interval '30 hours', NULL),
+  ('00000000-0000-0000-0000-000000000008', 'old, young export', '/files/8', 'completed', now() - interval '30 hours', NULL),
+  ('00000000-0000-0000-0000-000000000009', 'old, old export', '/files/9', 'completed', now() - interval '30 hours', NULL);
+UPDATE jobkeeper.jobs SET lease_expires_at = now() + interval '1 hour', locked_by = 'w' WHERE status = 'processing';
+INSERT INTO jobkeeper.export_jobs (id, job_id, export_type, status, file_path, finished_at, error_message) VALUES
+  ('00000000-0000-0000-0000-0000000000e7', '00000000-0000-0000-0000-000000000007', 'pdf', 'pending', NULL, NULL, NULL),
+  ('00000000-0000-0000-0000-0000000000e8', '00000000-0000-0000-0000-000000000008', 'pdf', 'completed', '/out/8.pdf', now() - interval '23 hours', NULL),
+  ('00000000-0000-0000-0000-0000000000e9', '00000000-0000-0000-0000-000000000009', 'pdf', 'completed', '/out/9.pdf', now() - interval '25 hours', NULL),
+  ('00000000-0000-0000-0000-0000000000ea', '00000000-0000-0000-0000-000000000002', 'srt', 'failed', NULL, now() - interval '25 hours', 'x');
+
+SELECT * FROM jobkeeper.run_cleanup();
+SELECT file_name, status FROM jobkeeper.jobs ORDER BY id;
+SELECT id, status FROM jobkeeper.export_jobs ORDER BY id;
+SELECT kind, row_id, file_path FROM jobkeeper.deleted_files ORDER BY kind, row_id;
+-- A second run finds nothing.
+SELECT * FROM jobkeeper.run_cleanup();
+
+-- Session settings apply: with 10 h job retention the 11 h old job goes too; -1 keeps forever.
+SET jobkeeper.job_retention = '10h';
+SET jobkeeper.export_retention = -1;
+SELECT * FROM jobkeeper.run_cleanup();
+SELECT file_name FROM jobkeeper.jobs ORDER BY id;
+SET jobkeeper.job_retention = -1;
+RESET jobkeeper.export_retention;
+SELECT jobs_deleted, exports_deleted FROM jobkeeper.run_cleanup();
+RESET jobkeeper.job_retention;
+
+-- Expired leases come back through the same call.
+UPDATE jobkeeper.jobs SET lease_expires_at = now() - interval '1 second' WHERE status = 'processing';
+SELECT * FROM jobkeeper.run_cleanup();
+SELECT file_name, status, error_message FROM jobkeeper.jobs WHERE id = '00000000-0000-0000-0000-000000000006';
+
+-- Many rows go in several batches.
+SET jobkeeper.cleanup_batch_size = 7;
+INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+SELECT 'bulk', '/bulk/' || i, 'completed', now() - interval '2 days' FROM generate_series(1, 50) i;
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+RESET jobkeeper.cleanup_batch_size;
+
+-- claim_deleted_files returns and removes entries, oldest first.
+SELECT count(*) AS recorded FROM jobkeeper.deleted_files;
+SELECT kind, file_path FROM jobkeeper.claim_deleted_files(3);
+SELECT count(*) FROM jobkeeper.claim_deleted_files(1000);
+SELECT count(*) AS left_over FROM jobkeeper.deleted_files;
+SELECT * FROM jobkeeper.claim_deleted_files(0);
+\echo :SQLSTATE
+-- Unclaimed entries do not pile up forever.
+INSERT INTO jobkeeper.deleted_files (file_path, kind, row_id, deleted_at)
+VALUES ('/ancient', 'job', gen_random_uuid(), now() - interval '8 days'),
+       ('/recent', 'job', gen_random_uuid(), now() - interval '6 days');
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+SELECT file_path FROM jobkeeper.deleted_files;
+
+-- Every run is recorded; the history keeps the newest cleanup_history rows.
+SELECT count(*) AS runs, bool_and(source = 'run_cleanup') AS all_from_run_cleanup,
+       bool_and(finished_at >= started_at) AS timed FROM jobkeeper.cleanup_runs;
+SET jobkeeper.cleanup_history = 3;
+SELECT count(*) FROM jobkeeper.run_cleanup();
+SELECT count(*) AS runs_kept FROM jobkeeper.cleanup_runs;
+
+-- Settings are validated and superuser-only.
+SET jobkeeper.job_retention = '-2';
+SET jobkeeper.cleanup_batch_size = 0;
+SET jobkeeper.cleanup_interval = '1 fortnight';
+CREATE ROLE regress_jk_plain;
+SET ROLE regress_jk_plain;
+SET jobkeeper.job_retention = '1h';
+RESET ROLE;
+DROP ROLE regress_jk_plain;
+DROP EXTENSION jobkeeper;

@@ -1,0 +1,26 @@
+// jobkeeper.run_cleanup(): the worker's cleanup pass on demand, in the caller's transaction.
+#include "pg/entry.hpp"
+#include "worker/cleanup_pass.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "utils/timestamp.h"
+}
+
+// Runs one cleanup pass with the calling session's settings, records it in cleanup_runs and
+// returns (jobs_deleted, exports_deleted, leases_requeued, leases_failed).
+JK_FUNCTION(jobkeeper_run_cleanup) {
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
+    elog(ERROR, "jobkeeper.run_cleanup() must return a record");
+  }
+  jk::worker::CleanupCounts counts = {};
+  const TimestampTz started = GetCurrentTimestamp();
+  jk::worker::RunCleanupPass(jk::worker::TxMode::kCallerTransaction, &counts);
+  jk::worker::RecordCleanupRun("run_cleanup", started, counts, nullptr);
+  Datum values[4] = {Int64GetDatum(counts.jobs_deleted), Int64GetDatum(counts.exports_deleted),
+                     Int64GetDatum(counts.leases_requeued), Int64GetDatum(counts.leases_failed)};
+  bool nulls[4] = {false, false, false, false};
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}

@@ -1,0 +1,110 @@
+# The background worker: one per database with the extension, retention and leases without
+# any client, SIGHUP, restarts after pg_terminate_backend and kill -9, DROP/CREATE EXTENSION.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('worker');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'jobkeeper'
+jobkeeper.cleanup_interval = '1h'
+jobkeeper.lease_check_interval = '1s'
+restart_after_crash = on
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE app');
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('app', 'CREATE EXTENSION jobkeeper');
+
+sub worker_pid
+{
+	my ($db) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT coalesce(max(pid), 0) FROM pg_stat_activity
+		 WHERE backend_type = 'jobkeeper worker' AND datname = '$db'});
+}
+
+ok($node->poll_query_until('app',
+		"SELECT running FROM jobkeeper.worker_status WHERE datname = 'app'"),
+	'a worker runs in the database with the extension');
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'jobkeeper launcher'"),
+	'one launcher');
+sleep 2;
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(datname, ',') FROM pg_stat_activity WHERE backend_type = 'jobkeeper worker'}),
+	'app', 'only that database has a worker');
+
+# Expired work: deleted by the worker itself once a short interval is set by SIGHUP.
+$node->safe_psql('app', q{
+	SET jobkeeper.notify = off;
+	INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUES
+	  ('00000000-0000-0000-0000-000000000001', 'old', '/files/old', 'completed', now() - interval '2 days'),
+	  ('00000000-0000-0000-0000-000000000002', 'young export', '/files/ye', 'completed', now() - interval '2 days'),
+	  ('00000000-0000-0000-0000-000000000003', 'running', '/files/run', 'pending', NULL);
+	INSERT INTO jobkeeper.export_jobs (job_id, export_type, status, file_path, finished_at)
+	VALUES ('00000000-0000-0000-0000-000000000002', 'pdf', 'completed', '/out/ye.pdf', now() - interval '1 hour');
+});
+$node->safe_psql('postgres', "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1s'");
+$node->reload;
+ok($node->poll_query_until('app',
+		"SELECT NOT EXISTS (SELECT FROM jobkeeper.jobs WHERE file_name = 'old')"),
+	'the worker deletes an expired job after SIGHUP shortens the interval');
+is($node->safe_psql('app', 'SELECT file_name FROM jobkeeper.jobs ORDER BY id'),
+	"young export\nrunning", 'a job with a young export and a pending job are kept');
+is($node->safe_psql('app', 'SELECT file_path FROM jobkeeper.deleted_files'),
+	'/files/old', 'the deleted file path is recorded');
+ok($node->safe_psql('app',
+		"SELECT count(*) > 0 FROM jobkeeper.cleanup_runs WHERE source = 'worker' AND error IS NULL"),
+	'worker runs are recorded');
+
+# An expired lease comes back within seconds.
+$node->safe_psql('app', q{
+	UPDATE jobkeeper.jobs SET status = 'processing', locked_by = 'dead', attempts = 1,
+	       lease_expires_at = now() + interval '1 second'
+	 WHERE id = '00000000-0000-0000-0000-000000000003'});
+ok($node->poll_query_until('app', q{
+	SELECT status = 'pending' AND error_message = 'lease expired'
+	  FROM jobkeeper.jobs WHERE id = '00000000-0000-0000-0000-000000000003'}),
+	'an expired lease is re-queued by the worker');
+
+# pg_terminate_backend: the worker comes back.
+my $pid = worker_pid('app');
+ok($pid > 0, 'worker pid known');
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) = 1 FROM pg_stat_activity
+	 WHERE backend_type = 'jobkeeper worker' AND datname = 'app' AND pid <> $pid}, 't'),
+	'the worker restarts after pg_terminate_backend');
+
+# kill -9: the postmaster restarts everything; nothing is lost and the worker returns.
+$pid = worker_pid('app');
+kill 'KILL', $pid;
+ok($node->poll_query_until('app', q{
+	SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'jobkeeper worker'}),
+	'the worker is back after kill -9');
+is($node->safe_psql('app', 'SELECT count(*) FROM jobkeeper.jobs'), '2', 'no row lost');
+
+# DROP EXTENSION stops the worker; CREATE EXTENSION elsewhere starts one within seconds.
+$node->safe_psql('app', 'DROP EXTENSION jobkeeper');
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'jobkeeper worker'}),
+	'DROP EXTENSION stops that database\'s worker');
+$node->safe_psql('other', 'CREATE EXTENSION jobkeeper');
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM pg_stat_activity
+	 WHERE backend_type = 'jobkeeper worker' AND datname = 'other'}),
+	'CREATE EXTENSION in another database starts its worker');
+is($node->safe_psql('other', 'SELECT string_agg(datname, \',\') FROM jobkeeper.worker_status WHERE running'),
+	'other', 'worker_status shows the running worker from any database');
+
+# The worker's log lines: start, one summary per run; no crash besides the deliberate one.
+my $log = slurp_file($node->logfile);
+like($log, qr/jobkeeper launcher started/, 'launcher logs its start');
+like($log, qr/jobkeeper cleanup in database "app": \d+ jobs/, 'a summary per run');
+
+$node->stop;
+done_testing();
