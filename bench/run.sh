@@ -7,16 +7,19 @@
 #   trigger    bulk UPDATE of 200,000 rows: C++ trigger vs no trigger vs PL/pgSQL trigger
 #   claim      claim rate with 10,000 and 1,000,000 pending jobs
 #   batch      claim_jobs(100) + complete_jobs() drain rate
+#   retention  deleting 1,000,000 expired jobs (2 exports each): the worker's batches vs one
+#              plain DELETE, while 4 clients claim; rows/s and the claimers' p99 latency
 #   hashes     sha256_hex / sha256_agg / lo_sha256 MB/s on 64 MB against a C program using
 #              OpenSSL EVP, PostgreSQL's sha256() and pgcrypto; values/s on 100,000 x 1 KB
-# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch] [hashes]   (default: all)
+# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch] [retention] [hashes]
+# (default: all). RETENTION_JOBS (default 1000000) sets the size of the retention test.
 # BENCH_SECONDS (default 5) sets the length of each pgbench run; ROUNDS (default 3) how many
 # interleaved rounds the lifecycle medians come from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 T=${BENCH_SECONDS:-5}
-parts=${*:-lifecycle trigger claim batch hashes}
+parts=${*:-lifecycle trigger claim batch retention hashes}
 
 jk_install_deps
 jk_use_pg_path
@@ -150,6 +153,68 @@ if [[ $parts == *batch* ]]; then
     done
   done
   echo "(target >= 17,000 jobs/s)"
+fi
+
+if [[ $parts == *retention* ]]; then
+  echo
+  n=${RETENTION_JOBS:-1000000}
+  echo "== retention: $n expired jobs with 2 exports each, 4 clients claiming and completing"
+  # Runs the claimers for $1 seconds in the background, logging each transaction's latency.
+  start_claimers() {
+    rm -f "$work"/claim_log*
+    PGOPTIONS="-c synchronous_commit=off -c jobkeeper.notify=off" \
+      pgbench -n -M prepared -T "$1" -c 4 -j 4 -l --log-prefix="$work/claim_log" \
+      -f bench/sql/claim_complete.pgb >"$work/claimers.out" 2>&1 &
+    claimers=$!
+  }
+  # Stops the claimers. SIGINT would only cancel their current queries; SIGTERM ends pgbench
+  # (its last buffered log lines may be lost, which only drops samples).
+  stop_claimers() { kill -TERM "$claimers" 2>/dev/null; wait "$claimers" 2>/dev/null || true; }
+  # p99 in ms of the claimers' transactions that ended between epoch seconds $1 and $2
+  # (pgbench -l: latency in microseconds is field 3, the end time fields 5 and 6).
+  p99() { cat "$work"/claim_log* | awk -v a="$1" -v b="$2" '{ t = $5 + $6 / 1e6 } t >= a && t <= b { print $3 }' |
+          sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", v[int(NR * 0.99)] / 1000; else print "n/a" }'; }
+  load_expired() {
+    reset_tables
+    psql -X -q -v ON_ERROR_STOP=1 -v n="$n" -v pool=400000 -f bench/sql/expired.sql
+    settle jobkeeper.jobs; settle jobkeeper.export_jobs
+  }
+  # Waits until no expired job is left; prints the seconds it took.
+  wait_gone() {
+    local t0=$1
+    until [ "$(q "SELECT count(*) FROM jobkeeper.jobs WHERE queue = 'old'")" = 0 ]; do sleep 0.5; done
+    awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
+  }
+  load_expired
+  start_claimers 20; wait "$claimers"; base=$(p99 0 9999999999)
+
+  load_expired
+  q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
+  start_claimers 600
+  sleep 3
+  t0=$(date +%s.%N)
+  q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1s'"; q "SELECT pg_reload_conf()"
+  worker_s=$(wait_gone "$t0")
+  stop_claimers
+  worker_p99=$(p99 "$t0" "$(awk -v s="$t0" -v d="$worker_s" 'BEGIN { print s + d }')")
+  q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
+  files=$(q "SELECT count(*) FROM jobkeeper.deleted_files")
+
+  load_expired
+  start_claimers 600
+  sleep 3
+  t0=$(date +%s.%N)
+  q "DELETE FROM jobkeeper.jobs WHERE queue = 'old' AND finished_at < now() - interval '12 hours'"
+  delete_s=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+  stop_claimers
+  delete_p99=$(p99 "$t0" "$(awk -v s="$t0" -v d="$delete_s" 'BEGIN { print s + d }')")
+
+  printf '%-22s %9s %14s %12s %10s\n' "" seconds "jobs deleted/s" "claim p99 ms" "x base p99"
+  printf '%-22s %9s %14s %12s %10s\n' "claimers alone" - - "$base" 1.00
+  printf '%-22s %9s %14.0f %12s %10s\n' "jobkeeper worker" "$worker_s" "$(awk -v n="$n" -v s="$worker_s" 'BEGIN { print n / s }')" "$worker_p99" "$(ratio "$worker_p99" "$base")"
+  printf '%-22s %9s %14.0f %12s %10s\n' "one plain DELETE" "$delete_s" "$(awk -v n="$n" -v s="$delete_s" 'BEGIN { print n / s }')" "$delete_p99" "$(ratio "$delete_p99" "$base")"
+  echo "worker rate / DELETE rate: $(ratio "$delete_s" "$worker_s")  (targets: p99 <= 1.5x base, rate >= 0.5x DELETE)"
+  echo "(the worker also recorded $files file paths in deleted_files; the DELETE records none)"
 fi
 
 if [[ $parts == *hashes* ]]; then

@@ -106,19 +106,27 @@ void ScanDatabases() {
   CommitTransactionCommand();
 }
 
+// Fills a worker definition of this library: not on a hot standby (it starts when
+// recovery ends, that is on promotion), with shared memory and a database connection.
+void DefineWorker(BackgroundWorker* worker, const char* function, const char* type,
+                  int restart_time) {
+  std::memset(worker, 0, sizeof *worker);
+  worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker->bgw_restart_time = restart_time;
+  strlcpy(worker->bgw_library_name, "jobkeeper", BGW_MAXLEN);
+  strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+  strlcpy(worker->bgw_name, type, BGW_MAXLEN);
+  strlcpy(worker->bgw_type, type, BGW_MAXLEN);
+}
+
 // Starts the worker of served database s; returns false when no worker slot was free.
 bool StartWorker(Served* s) {
   BackgroundWorker worker;
-  std::memset(&worker, 0, sizeof worker);
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
   // The launcher alone restarts database workers: after a crash restart the postmaster
   // would otherwise revive the old worker while the new launcher starts another.
-  worker.bgw_restart_time = BGW_NEVER_RESTART;
-  strlcpy(worker.bgw_library_name, "jobkeeper", BGW_MAXLEN);
-  strlcpy(worker.bgw_function_name, "jobkeeper_worker_main", BGW_MAXLEN);
+  DefineWorker(&worker, "jobkeeper_worker_main", "jobkeeper worker", BGW_NEVER_RESTART);
   snprintf(worker.bgw_name, BGW_MAXLEN, "jobkeeper worker for database %s", s->datname);
-  strlcpy(worker.bgw_type, "jobkeeper worker", BGW_MAXLEN);
   worker.bgw_main_arg = ObjectIdGetDatum(s->dboid);
   worker.bgw_notify_pid = MyProcPid;
   MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
@@ -188,15 +196,7 @@ void LauncherRound(bool rescan_all) {
 
 void RegisterLauncher() {
   BackgroundWorker worker;
-  std::memset(&worker, 0, sizeof worker);
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  // Not on a hot standby: it starts when recovery ends, that is on promotion.
-  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-  worker.bgw_restart_time = kRestartSeconds;
-  strlcpy(worker.bgw_library_name, "jobkeeper", BGW_MAXLEN);
-  strlcpy(worker.bgw_function_name, "jobkeeper_launcher_main", BGW_MAXLEN);
-  strlcpy(worker.bgw_name, "jobkeeper launcher", BGW_MAXLEN);
-  strlcpy(worker.bgw_type, "jobkeeper launcher", BGW_MAXLEN);
+  DefineWorker(&worker, "jobkeeper_launcher_main", "jobkeeper launcher", kRestartSeconds);
   RegisterBackgroundWorker(&worker);
 }
 

@@ -101,6 +101,26 @@ ok($node->poll_query_until('postgres', q{
 is($node->safe_psql('other', 'SELECT string_agg(datname, \',\') FROM jobkeeper.worker_status WHERE running'),
 	'other', 'worker_status shows the running worker from any database');
 
+# Mid-upgrade (installed SQL version differs from the library): logged once, then it waits;
+# with the versions matching again it carries on. (Simulated by editing the catalog.)
+my $version = $node->safe_psql('other', "SELECT extversion FROM pg_extension WHERE extname = 'jobkeeper'");
+my $log_offset = -s $node->logfile;
+$node->safe_psql('other', "UPDATE pg_extension SET extversion = '0.0-test' WHERE extname = 'jobkeeper'");
+ok($node->wait_for_log(qr/jobkeeper worker waiting: installed SQL version 0.0-test, library version \Q$version\E/,
+		$log_offset), 'a version mismatch is logged');
+sleep 3;
+my $waiting_lines = () = substr(slurp_file($node->logfile), $log_offset) =~ /jobkeeper worker waiting/g;
+is($waiting_lines, 1, 'once, while the worker waits');
+$node->safe_psql('other', q{
+	SET jobkeeper.notify = off;
+	INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+	VALUES ('expired', '/e', 'completed', now() - interval '2 days')});
+sleep 2;
+is($node->safe_psql('other', "SELECT count(*) FROM jobkeeper.jobs"), '1', 'nothing is deleted meanwhile');
+$node->safe_psql('other', "UPDATE pg_extension SET extversion = '$version' WHERE extname = 'jobkeeper'");
+ok($node->poll_query_until('other', 'SELECT count(*) = 0 FROM jobkeeper.jobs'),
+	'with matching versions the worker carries on');
+
 # The worker's log lines: start, one summary per run; no crash besides the deliberate one.
 my $log = slurp_file($node->logfile);
 like($log, qr/jobkeeper launcher started/, 'launcher logs its start');

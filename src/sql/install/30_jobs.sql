@@ -214,32 +214,56 @@ $$;
 COMMENT ON FUNCTION jobkeeper.set_job_progress(uuid, integer) IS
   'sets a processing job''s progress (0-100); it never decreases';
 
--- Raises the error for a job that exists but is not processing under `worker`'s lease, or
--- does not exist; `action` names what was attempted ("complete", "fail").
-CREATE FUNCTION jobkeeper._refuse_job(job_id uuid, worker text, action text)
-RETURNS void
+-- Locks job or export `id` (entity 'job' or 'export') and returns its status. Raises P0002 when
+-- it does not exist and 55000 when its status is not in `allowed`; `action` ("cancel",
+-- "retry", "complete", "fail") names what was attempted. Shared by jobs and exports, and
+-- only on paths that are not hot, so its dynamic table name costs nothing that matters.
+CREATE FUNCTION jobkeeper._lock_in_status(entity text, id uuid, allowed text[], action text)
+RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   current_status text;
-  holder text;
 BEGIN
-  SELECT j.status, j.locked_by INTO current_status, holder FROM jobkeeper.jobs j WHERE j.id = _refuse_job.job_id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'P0002';
-  ELSIF current_status <> 'processing' THEN
-    RAISE EXCEPTION 'cannot % job %: its status is "%"', action, job_id, current_status
-      USING ERRCODE = '55000', HINT = format('Only a processing job can be %s.',
-        CASE action WHEN 'fail' THEN 'failed' ELSE action || 'd' END);
-  ELSE
-    RAISE EXCEPTION 'cannot % job %: worker "%" does not hold its lease', action, job_id, worker
-      USING ERRCODE = '55000', DETAIL = format('The lease is held by %s.', coalesce(quote_literal(holder), 'nobody'));
+  EXECUTE format('SELECT status FROM jobkeeper.%I WHERE id = $1 FOR UPDATE',
+                 CASE entity WHEN 'job' THEN 'jobs' ELSE 'export_jobs' END)
+     INTO current_status USING id;
+  IF current_status IS NULL THEN
+    RAISE EXCEPTION '% % does not exist', entity, id USING ERRCODE = 'P0002';
+  ELSIF current_status <> ALL (allowed) THEN
+    RAISE EXCEPTION 'cannot % % %: its status is "%"', action, entity, id, current_status
+      USING ERRCODE = '55000',
+            HINT = format('Only a %s %s can be %s.', array_to_string(allowed, ' or '), entity,
+                          CASE action WHEN 'fail' THEN 'failed' WHEN 'retry' THEN 'retried'
+                                      WHEN 'cancel' THEN 'cancelled' ELSE action || 'd' END);
   END IF;
+  RETURN current_status;
 END
 $$;
-COMMENT ON FUNCTION jobkeeper._refuse_job(uuid, text, text) IS
-  'internal: raises the P0002 or 55000 error explaining why a job cannot be completed or failed';
+COMMENT ON FUNCTION jobkeeper._lock_in_status(text, uuid, text[], text) IS
+  'internal: locks a job or export and raises P0002 or 55000 unless its status is one of allowed';
+
+-- Raises the error explaining why job or export `id` could not be completed or failed by
+-- `worker`: it does not exist, is not processing, or another worker holds its lease.
+CREATE FUNCTION jobkeeper._refuse(entity text, id uuid, worker text, action text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  holder text;
+BEGIN
+  PERFORM jobkeeper._lock_in_status(entity, id, '{processing}', action);
+  EXECUTE format('SELECT locked_by FROM jobkeeper.%I WHERE id = $1',
+                 CASE entity WHEN 'job' THEN 'jobs' ELSE 'export_jobs' END)
+     INTO holder USING id;
+  RAISE EXCEPTION 'cannot % % %: worker "%" does not hold its lease', action, entity, id, worker
+    USING ERRCODE = '55000', DETAIL = format('The lease is held by %s.', coalesce(quote_literal(holder), 'nobody'));
+END
+$$;
+COMMENT ON FUNCTION jobkeeper._refuse(text, uuid, text, text) IS
+  'internal: raises the P0002 or 55000 error explaining why a job or export cannot be completed or failed';
 
 CREATE FUNCTION jobkeeper.complete_job(job_id uuid, worker text DEFAULT NULL)
 RETURNS void
@@ -251,7 +275,7 @@ BEGIN
    WHERE j.id = complete_job.job_id AND j.status = 'processing'
      AND (complete_job.worker IS NULL OR j.locked_by = complete_job.worker);
   IF NOT FOUND THEN
-    PERFORM jobkeeper._refuse_job(complete_job.job_id, complete_job.worker, 'complete');
+    PERFORM jobkeeper._refuse('job', complete_job.job_id, complete_job.worker, 'complete');
   END IF;
 END
 $$;
@@ -287,7 +311,7 @@ BEGIN
   END IF;
   SELECT * INTO cur FROM jobkeeper.jobs j WHERE j.id = fail_job.job_id FOR UPDATE;
   IF NOT FOUND OR cur.status <> 'processing' OR (fail_job.worker IS NOT NULL AND cur.locked_by IS DISTINCT FROM fail_job.worker) THEN
-    PERFORM jobkeeper._refuse_job(fail_job.job_id, fail_job.worker, 'fail');
+    PERFORM jobkeeper._refuse('job', fail_job.job_id, fail_job.worker, 'fail');
   END IF;
   next_status := CASE WHEN coalesce(fail_job.retry, true) AND cur.attempts < cur.max_attempts
                       THEN 'pending' ELSE 'failed' END;
@@ -310,16 +334,8 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  current_status text;
 BEGIN
-  SELECT j.status INTO current_status FROM jobkeeper.jobs j WHERE j.id = cancel_job.job_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'job % does not exist', cancel_job.job_id USING ERRCODE = 'P0002';
-  ELSIF current_status NOT IN ('pending', 'processing') THEN
-    RAISE EXCEPTION 'cannot cancel job %: its status is "%"', cancel_job.job_id, current_status
-      USING ERRCODE = '55000', HINT = 'Only a pending or processing job can be cancelled.';
-  END IF;
+  PERFORM jobkeeper._lock_in_status('job', cancel_job.job_id, '{pending,processing}', 'cancel');
   UPDATE jobkeeper.jobs j SET status = 'cancelled' WHERE j.id = cancel_job.job_id;
 END
 $$;
@@ -330,16 +346,8 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  current_status text;
 BEGIN
-  SELECT j.status INTO current_status FROM jobkeeper.jobs j WHERE j.id = retry_job.job_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'job % does not exist', retry_job.job_id USING ERRCODE = 'P0002';
-  ELSIF current_status NOT IN ('failed', 'cancelled') THEN
-    RAISE EXCEPTION 'cannot retry job %: its status is "%"', retry_job.job_id, current_status
-      USING ERRCODE = '55000', HINT = 'Only a failed or cancelled job can be retried.';
-  END IF;
+  PERFORM jobkeeper._lock_in_status('job', retry_job.job_id, '{failed,cancelled}', 'retry');
   -- The trigger resets progress to 0 and clears finished_at; errors stays as history.
   UPDATE jobkeeper.jobs j
      SET status = 'pending', attempts = 0, run_after = now(), error_message = NULL,

@@ -104,31 +104,6 @@ $$;
 COMMENT ON FUNCTION jobkeeper.set_export_progress(uuid, integer) IS
   'sets a processing export''s progress (0-100); it never decreases';
 
-CREATE FUNCTION jobkeeper._refuse_export(export_id uuid, worker text, action text)
-RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  current_status text;
-  holder text;
-BEGIN
-  SELECT e.status, e.locked_by INTO current_status, holder FROM jobkeeper.export_jobs e WHERE e.id = _refuse_export.export_id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'export % does not exist', export_id USING ERRCODE = 'P0002';
-  ELSIF current_status <> 'processing' THEN
-    RAISE EXCEPTION 'cannot % export %: its status is "%"', action, export_id, current_status
-      USING ERRCODE = '55000', HINT = format('Only a processing export can be %s.',
-        CASE action WHEN 'fail' THEN 'failed' ELSE action || 'd' END);
-  ELSE
-    RAISE EXCEPTION 'cannot % export %: worker "%" does not hold its lease', action, export_id, worker
-      USING ERRCODE = '55000', DETAIL = format('The lease is held by %s.', coalesce(quote_literal(holder), 'nobody'));
-  END IF;
-END
-$$;
-COMMENT ON FUNCTION jobkeeper._refuse_export(uuid, text, text) IS
-  'internal: raises the P0002 or 55000 error explaining why an export cannot be completed or failed';
-
 CREATE FUNCTION jobkeeper.complete_export(export_id uuid, file_path text, worker text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -142,7 +117,7 @@ BEGIN
    WHERE e.id = complete_export.export_id AND e.status = 'processing'
      AND (complete_export.worker IS NULL OR e.locked_by = complete_export.worker);
   IF NOT FOUND THEN
-    PERFORM jobkeeper._refuse_export(complete_export.export_id, complete_export.worker, 'complete');
+    PERFORM jobkeeper._refuse('export', complete_export.export_id, complete_export.worker, 'complete');
   END IF;
 END
 $$;
@@ -162,7 +137,7 @@ BEGIN
    WHERE e.id = fail_export.export_id AND e.status = 'processing'
      AND (fail_export.worker IS NULL OR e.locked_by = fail_export.worker);
   IF NOT FOUND THEN
-    PERFORM jobkeeper._refuse_export(fail_export.export_id, fail_export.worker, 'fail');
+    PERFORM jobkeeper._refuse('export', fail_export.export_id, fail_export.worker, 'fail');
   END IF;
 END
 $$;
@@ -174,16 +149,8 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  current_status text;
 BEGIN
-  SELECT e.status INTO current_status FROM jobkeeper.export_jobs e WHERE e.id = cancel_export.export_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'export % does not exist', cancel_export.export_id USING ERRCODE = 'P0002';
-  ELSIF current_status NOT IN ('pending', 'processing') THEN
-    RAISE EXCEPTION 'cannot cancel export %: its status is "%"', cancel_export.export_id, current_status
-      USING ERRCODE = '55000', HINT = 'Only a pending or processing export can be cancelled.';
-  END IF;
+  PERFORM jobkeeper._lock_in_status('export', cancel_export.export_id, '{pending,processing}', 'cancel');
   UPDATE jobkeeper.export_jobs e SET status = 'cancelled' WHERE e.id = cancel_export.export_id;
 END
 $$;
@@ -195,16 +162,9 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  current_status text;
   active_id uuid;
 BEGIN
-  SELECT e.status INTO current_status FROM jobkeeper.export_jobs e WHERE e.id = retry_export.export_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'export % does not exist', retry_export.export_id USING ERRCODE = 'P0002';
-  ELSIF current_status NOT IN ('failed', 'cancelled') THEN
-    RAISE EXCEPTION 'cannot retry export %: its status is "%"', retry_export.export_id, current_status
-      USING ERRCODE = '55000', HINT = 'Only a failed or cancelled export can be retried.';
-  END IF;
+  PERFORM jobkeeper._lock_in_status('export', retry_export.export_id, '{failed,cancelled}', 'retry');
   SELECT a.id INTO active_id FROM jobkeeper.export_jobs e JOIN jobkeeper.export_jobs a
       ON a.job_id = e.job_id AND a.export_type = e.export_type AND a.status IN ('pending', 'processing')
    WHERE e.id = retry_export.export_id;
