@@ -303,26 +303,27 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  cur jobkeeper.jobs;
   next_status text;
 BEGIN
   IF fail_job.error IS NULL OR fail_job.error = '' THEN
     RAISE EXCEPTION 'error message for job % must not be empty', fail_job.job_id USING ERRCODE = '22023';
   END IF;
-  SELECT * INTO cur FROM jobkeeper.jobs j WHERE j.id = fail_job.job_id FOR UPDATE;
-  IF NOT FOUND OR cur.status <> 'processing' OR (fail_job.worker IS NOT NULL AND cur.locked_by IS DISTINCT FROM fail_job.worker) THEN
-    PERFORM jobkeeper._refuse('job', fail_job.job_id, fail_job.worker, 'fail');
-  END IF;
-  next_status := CASE WHEN coalesce(fail_job.retry, true) AND cur.attempts < cur.max_attempts
-                      THEN 'pending' ELSE 'failed' END;
+  -- One statement decides and writes, as claim_jobs does: a separate SELECT ... FOR UPDATE
+  -- followed by the UPDATE costs a second pass over the row.
   UPDATE jobkeeper.jobs j
-     SET status = next_status,
+     SET status = CASE WHEN coalesce(fail_job.retry, true) AND j.attempts < j.max_attempts
+                       THEN 'pending' ELSE 'failed' END,
          error_message = fail_job.error,
          errors = j.errors || jsonb_build_array(jsonb_build_object(
                     'attempt', j.attempts, 'at', now(), 'error', fail_job.error)),
-         run_after = CASE WHEN next_status = 'pending'
+         run_after = CASE WHEN coalesce(fail_job.retry, true) AND j.attempts < j.max_attempts
                           THEN now() + jobkeeper.retry_delay(j.attempts) ELSE j.run_after END
-   WHERE j.id = fail_job.job_id;
+   WHERE j.id = fail_job.job_id AND j.status = 'processing'
+     AND (fail_job.worker IS NULL OR j.locked_by = fail_job.worker)
+  RETURNING j.status INTO next_status;
+  IF NOT FOUND THEN
+    PERFORM jobkeeper._refuse('job', fail_job.job_id, fail_job.worker, 'fail');
+  END IF;
   RETURN next_status;
 END
 $$;
