@@ -57,17 +57,43 @@ SELECT 'bulk', '/bulk/' || i, 'completed', now() - interval '2 days' FROM genera
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
 RESET jobkeeper.cleanup_batch_size;
 
--- claim_deleted_files returns and removes entries, oldest first.
+-- Paths are kept per cleanup batch; the view shows one row per path.
+SELECT kind, count(*) AS batches, sum(cardinality(file_paths)) AS paths, max(claimed) AS claimed
+  FROM jobkeeper.deleted_file_batches GROUP BY kind ORDER BY kind;
 SELECT count(*) AS recorded FROM jobkeeper.deleted_files;
-SELECT kind, file_path FROM jobkeeper.claim_deleted_files(3);
-SELECT count(*) FROM jobkeeper.claim_deleted_files(1000);
+-- claim_deleted_files returns and removes entries, oldest batch first; a partly drained
+-- batch keeps the rest, marked by "claimed", for the next call.
+SELECT batch_id = (SELECT min(id) FROM jobkeeper.deleted_file_batches) AS oldest, position, kind, file_path
+  FROM jobkeeper.claim_deleted_files(3) ORDER BY position;
 SELECT count(*) AS left_over FROM jobkeeper.deleted_files;
+SELECT claimed, cardinality(file_paths) FROM jobkeeper.deleted_file_batches ORDER BY id LIMIT 1;
+SELECT position, file_path FROM jobkeeper.claim_deleted_files(1);
+SELECT claimed, cardinality(file_paths) FROM jobkeeper.deleted_file_batches ORDER BY id LIMIT 1;
+-- One call drains several batches; what it returned is gone.
+SELECT count(*), count(DISTINCT batch_id) > 1 AS several_batches FROM jobkeeper.claim_deleted_files(1000);
+SELECT count(*) AS left_over FROM jobkeeper.deleted_files;
+SELECT count(*) AS batches_left FROM jobkeeper.deleted_file_batches;
 SELECT * FROM jobkeeper.claim_deleted_files(0);
 \echo :SQLSTATE
+-- A batch records its paths up to 1000 to a row.
+INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+SELECT 'many', '/many/' || i, 'completed', now() - interval '2 days' FROM generate_series(1, 2500) i;
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+SELECT cardinality(file_paths) FROM jobkeeper.deleted_file_batches ORDER BY 1 DESC;
+SELECT count(*), count(DISTINCT file_path) FROM jobkeeper.claim_deleted_files(5000);
+-- A malformed batch is refused.
+\set VERBOSITY terse
+INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths)
+VALUES ('job', ARRAY[gen_random_uuid()], ARRAY['/a', '/b']);
+INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths)
+VALUES ('job', ARRAY[gen_random_uuid()], ARRAY[NULL]);
+INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths, claimed)
+VALUES ('job', ARRAY[gen_random_uuid()], ARRAY['/a'], 1);
+\set VERBOSITY default
 -- Unclaimed entries do not pile up forever.
-INSERT INTO jobkeeper.deleted_files (file_path, kind, row_id, deleted_at)
-VALUES ('/ancient', 'job', gen_random_uuid(), now() - interval '8 days'),
-       ('/recent', 'job', gen_random_uuid(), now() - interval '6 days');
+INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths, deleted_at)
+VALUES ('job', ARRAY[gen_random_uuid()], ARRAY['/ancient'], now() - interval '8 days'),
+       ('job', ARRAY[gen_random_uuid()], ARRAY['/recent'], now() - interval '6 days');
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
 SELECT file_path FROM jobkeeper.deleted_files;
 

@@ -24,66 +24,129 @@ namespace {
 constexpr const char* kLeaseSql =
     "SELECT leases_requeued, leases_failed FROM jobkeeper.expire_leases($1)";
 
+// The batch statements lock their victims with SKIP LOCKED and then delete them by ctid (a
+// TID scan). Joining the DELETE to the locking query instead lets the planner hash the whole
+// table for every batch, which made a cleanup quadratic; the "OFFSET 0" keeps each NOT EXISTS
+// a per-row index probe rather than a hash anti-join over every export. Locked rows cannot
+// change under us, so their ctids stay valid until the DELETE. The deleted rows' paths go to
+// deleted_file_batches, up to 1000 to a row.
+#define JK_RECORD_PATHS(kind, source)                                                    \
+  "INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths)"               \
+  " SELECT '" kind "', array_agg(g.id), array_agg(g.file_path)"                          \
+  "   FROM (SELECT s.id, s.file_path, (row_number() OVER () - 1) / 1000 AS chunk"        \
+  "           FROM " source " s WHERE s.file_path IS NOT NULL) g GROUP BY g.chunk"
+
 // Deletes up to $2 finished exports older than the cutoff $1; returns (exports deleted).
 constexpr const char* kExportSql =
-    "WITH victims AS ("
-    "  SELECT e.id FROM jobkeeper.export_jobs e"
+    "WITH victims AS MATERIALIZED ("
+    "  SELECT e.ctid AS tid FROM jobkeeper.export_jobs e"
     "   WHERE e.finished_at <= $1 AND e.status IN ('completed', 'failed', 'cancelled')"
     "   ORDER BY e.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " gone AS (DELETE FROM jobkeeper.export_jobs e USING victims v WHERE e.id = v.id"
+    " gone AS (DELETE FROM jobkeeper.export_jobs e"
+    "           WHERE e.ctid = ANY (ARRAY(SELECT tid FROM victims))"
     "          RETURNING e.id, e.file_path),"
-    " files AS (INSERT INTO jobkeeper.deleted_files (file_path, kind, row_id)"
-    "           SELECT file_path, 'export', id FROM gone WHERE file_path IS NOT NULL)"
+    " files AS (" JK_RECORD_PATHS("export", "gone") ")"
     " SELECT count(*), 0::bigint FROM gone";
 
-// Deletes up to $3 jobs finished at or before $1 that no export keeps (active, or finished
-// after $2), with their remaining (expired) exports; returns (jobs, exports deleted).
-constexpr const char* kJobSql =
-    "WITH victims AS ("
-    "  SELECT j.id FROM jobkeeper.jobs j"
+// Jobs go in two statements. The first locks up to $2 jobs finished at or before $1 that
+// have no export left (the export step ran first and took the expired ones; any other export
+// keeps its job) and returns their ctids.
+constexpr const char* kLockJobsSql =
+    "SELECT array_agg(v.tid), count(*) FROM ("
+    "  SELECT j.ctid AS tid FROM jobkeeper.jobs j"
     "   WHERE j.finished_at <= $1 AND j.status IN ('completed', 'failed', 'cancelled')"
-    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id"
-    "           AND (e.status IN ('pending', 'processing') OR e.finished_at IS NULL"
-    "                OR e.finished_at > $2))"
-    "   ORDER BY j.finished_at LIMIT $3 FOR UPDATE SKIP LOCKED),"
-    " gone_exports AS (DELETE FROM jobkeeper.export_jobs e USING victims v"
-    "                  WHERE e.job_id = v.id RETURNING e.id, e.file_path),"
-    " gone_jobs AS (DELETE FROM jobkeeper.jobs j USING victims v WHERE j.id = v.id"
-    "               RETURNING j.id, j.file_path),"
-    " files AS (INSERT INTO jobkeeper.deleted_files (file_path, kind, row_id)"
-    "           SELECT file_path, 'export', id FROM gone_exports WHERE file_path IS NOT NULL"
-    "           UNION ALL SELECT file_path, 'job', id FROM gone_jobs)"
-    " SELECT (SELECT count(*) FROM gone_jobs), (SELECT count(*) FROM gone_exports)";
+    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
+    "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v";
 
-// Drops up to $2 unclaimed deleted_files entries recorded at or before $1.
+// The second, with a snapshot taken after the locks, deletes the locked jobs ($1) that still
+// have no export. An export committed between the first statement's snapshot and its lock
+// shows up here and keeps its job; none can be added once the job is locked (the foreign key
+// check needs a lock that conflicts with ours). So the ON DELETE CASCADE finds nothing to
+// delete whose path would go unrecorded, and never takes an active export. Returns the count.
+constexpr const char* kDeleteJobsSql =
+    "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"
+    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
+    "    RETURNING j.id, j.file_path),"
+    " files AS (" JK_RECORD_PATHS("job", "gone") ")"
+    " SELECT count(*) FROM gone";
+#undef JK_RECORD_PATHS
+
+// Drops up to $2 unclaimed path batches recorded at or before $1.
 constexpr const char* kDeletedFilesSql =
-    "WITH old AS (SELECT d.id FROM jobkeeper.deleted_files d WHERE d.deleted_at <= $1"
-    "             ORDER BY d.deleted_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " gone AS (DELETE FROM jobkeeper.deleted_files d USING old WHERE d.id = old.id RETURNING 1)"
+    "WITH old AS MATERIALIZED ("
+    "  SELECT d.ctid AS tid FROM jobkeeper.deleted_file_batches d WHERE d.deleted_at <= $1"
+    "   ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " gone AS (DELETE FROM jobkeeper.deleted_file_batches d"
+    "           WHERE d.ctid = ANY (ARRAY(SELECT tid FROM old)) RETURNING 1)"
     " SELECT count(*), 0::bigint FROM gone";
 
+// What one batch did: "taken" rows counts towards the batch size (a batch that takes fewer
+// than asked for ends the pass); first and second are the counts it reports.
 struct BatchResult {
+  int64 taken;
   int64 first;
   int64 second;
 };
 
-// Runs one batch statement through SPI and reads its two bigint results.
-BatchResult ExecuteBatch(const char* sql, int nargs, Oid* types, Datum* values) {
+// One batch: runs its statements through SPI with the pass's cutoff and the batch size.
+using BatchFn = BatchResult (*)(Datum cutoff, int batch_size);
+
+// Runs a statement that returns one row and reads bigint column col of it.
+int64 ReadInt64(int col) {
+  bool isnull;
+  const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+  return isnull ? 0 : DatumGetInt64(d);
+}
+
+void ExecuteOneRow(const char* sql, int nargs, Oid* types, Datum* values) {
   if (SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 1) != SPI_OK_SELECT ||
       SPI_processed != 1) {
     elog(ERROR, "jobkeeper cleanup statement returned no row");
   }
+}
+
+BatchResult LeaseBatch(Datum, int batch_size) {
+  Oid types[1] = {INT4OID};
+  Datum values[1] = {Int32GetDatum(batch_size)};
+  ExecuteOneRow(kLeaseSql, 1, types, values);
+  const int64 requeued = ReadInt64(1);
+  const int64 failed = ReadInt64(2);
+  return {requeued + failed, requeued, failed};
+}
+
+// Runs a statement taking (cutoff, batch size) and returning (deleted, 0).
+BatchResult DeleteBatch(const char* sql, Datum cutoff, int batch_size) {
+  Oid types[2] = {TIMESTAMPTZOID, INT4OID};
+  Datum values[2] = {cutoff, Int32GetDatum(batch_size)};
+  ExecuteOneRow(sql, 2, types, values);
+  const int64 deleted = ReadInt64(1);
+  return {deleted, deleted, 0};
+}
+
+BatchResult ExportBatch(Datum cutoff, int batch_size) {
+  return DeleteBatch(kExportSql, cutoff, batch_size);
+}
+
+BatchResult DeletedFilesBatch(Datum cutoff, int batch_size) {
+  return DeleteBatch(kDeletedFilesSql, cutoff, batch_size);
+}
+
+BatchResult JobBatch(Datum cutoff, int batch_size) {
+  Oid types[2] = {TIMESTAMPTZOID, INT4OID};
+  Datum values[2] = {cutoff, Int32GetDatum(batch_size)};
+  ExecuteOneRow(kLockJobsSql, 2, types, values);
+  const int64 locked = ReadInt64(2);
+  if (locked == 0) return {0, 0, 0};
   bool isnull;
-  BatchResult r;
-  r.first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-  r.second = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-  return r;
+  Datum tids[1] = {SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)};
+  Oid tid_types[1] = {TIDARRAYOID};
+  ExecuteOneRow(kDeleteJobsSql, 1, tid_types, tids);
+  return {locked, ReadInt64(1), 0};
 }
 
 // Runs a batch in its own transaction under the batch timeout. Returns false, having rolled
 // back, when it timed out or hit a lock timeout; any other error propagates.
-bool ExecuteBatchInOwnTransaction(const char* sql, int nargs, Oid* types, Datum* values,
-                                  BatchResult* out) {
+bool ExecuteBatchInOwnTransaction(BatchFn fn, Datum cutoff, int batch_size, BatchResult* out) {
   MemoryContext caller = CurrentMemoryContext;
   volatile bool ok = true;
   // A background worker sets the statement start itself; now() inside is that time.
@@ -97,7 +160,7 @@ bool ExecuteBatchInOwnTransaction(const char* sql, int nargs, Oid* types, Datum*
     snprintf(timeout, sizeof timeout, "%dms", jk::pg::cleanup_batch_timeout_ms);
     SetConfigOption("lock_timeout", timeout, PGC_SUSET, PGC_S_SESSION);
     enable_timeout_after(STATEMENT_TIMEOUT, jk::pg::cleanup_batch_timeout_ms);
-    *out = ExecuteBatch(sql, nargs, types, values);
+    *out = fn(cutoff, batch_size);
     disable_timeout(STATEMENT_TIMEOUT, false);
   }
   PG_CATCH();
@@ -126,26 +189,24 @@ bool ExecuteBatchInOwnTransaction(const char* sql, int nargs, Oid* types, Datum*
   return ok;
 }
 
-// Repeats a batch statement until a batch comes back short; the batch size is the last
-// argument. Adds the statement's two results to *first and *second.
-void RunBatches(TxMode mode, const char* sql, int nargs, Oid* types, Datum* values,
-                int64* first, int64* second) {
+// Repeats a batch until one takes fewer rows than asked for. Adds the batches' two counts to
+// *first and *second.
+void RunBatches(TxMode mode, BatchFn fn, Datum cutoff, int64* first, int64* second) {
   int batch = jk::pg::cleanup_batch_size;
   for (;;) {
-    values[nargs - 1] = Int32GetDatum(batch);
     BatchResult r;
     if (mode == TxMode::kCallerTransaction) {
-      r = ExecuteBatch(sql, nargs, types, values);
-    } else if (!ExecuteBatchInOwnTransaction(sql, nargs, types, values, &r)) {
+      r = fn(cutoff, batch);
+    } else if (!ExecuteBatchInOwnTransaction(fn, cutoff, batch, &r)) {
       batch = jk::core::NextBatchSize(batch, true, jk::pg::cleanup_batch_size);
       continue;
     }
     *first += r.first;
-    if (second != nullptr) *second += r.second;
+    *second += r.second;
     CHECK_FOR_INTERRUPTS();
-    // A batch shorter than asked for means nothing is left that this pass may take (rows
-    // skipped because someone holds them wait for the next pass).
-    if (r.first + r.second < batch) break;
+    // A short batch means nothing is left that this pass may take (rows skipped because
+    // someone holds them wait for the next pass).
+    if (r.taken < batch) break;
     batch = jk::core::NextBatchSize(batch, false, jk::pg::cleanup_batch_size);
   }
 }
@@ -156,9 +217,7 @@ Datum TimestampArg(jk::core::Micros t) { return TimestampTzGetDatum(t); }
 
 void RunLeasePass(TxMode mode, CleanupCounts* counts) {
   if (mode == TxMode::kCallerTransaction) SPI_connect();
-  Oid types[1] = {INT4OID};
-  Datum values[1];
-  RunBatches(mode, kLeaseSql, 1, types, values, &counts->leases_requeued, &counts->leases_failed);
+  RunBatches(mode, LeaseBatch, 0, &counts->leases_requeued, &counts->leases_failed);
   if (mode == TxMode::kCallerTransaction) SPI_finish();
 }
 
@@ -175,27 +234,20 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts) {
 
   if (mode == TxMode::kCallerTransaction) SPI_connect();
   int64 unused = 0;
+  // Exports first: a job goes only once it has no export left, so expired exports must be
+  // gone before their jobs are looked at.
   if (cutoffs.exports_enabled) {
-    Oid types[2] = {TIMESTAMPTZOID, INT4OID};
-    Datum values[2] = {TimestampArg(cutoffs.export_cutoff), 0};
-    RunBatches(mode, kExportSql, 2, types, values, &counts->exports_deleted, &unused);
+    RunBatches(mode, ExportBatch, TimestampArg(cutoffs.export_cutoff), &counts->exports_deleted,
+               &unused);
   }
   if (cutoffs.jobs_enabled) {
-    // Exports kept forever keep every job that has a finished export: cutoff -infinity.
-    Oid types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
-    Datum values[3] = {TimestampArg(cutoffs.job_cutoff),
-                       TimestampArg(cutoffs.exports_enabled ? cutoffs.export_cutoff
-                                                            : DT_NOBEGIN),
-                       0};
-    RunBatches(mode, kJobSql, 3, types, values, &counts->jobs_deleted, &counts->exports_deleted);
+    RunBatches(mode, JobBatch, TimestampArg(cutoffs.job_cutoff), &counts->jobs_deleted, &unused);
   }
   if (jk::pg::deleted_files_retention_s >= 0) {
     const jk::core::RetentionCutoffs files = jk::core::ComputeCutoffs(
         GetCurrentTimestamp(),
         {int64{jk::pg::deleted_files_retention_s} * USECS_PER_SEC, jk::core::kKeepForever});
-    Oid types[2] = {TIMESTAMPTZOID, INT4OID};
-    Datum values[2] = {TimestampArg(files.job_cutoff), 0};
-    RunBatches(mode, kDeletedFilesSql, 2, types, values, &unused, &unused);
+    RunBatches(mode, DeletedFilesBatch, TimestampArg(files.job_cutoff), &unused, &unused);
   }
   if (mode == TxMode::kCallerTransaction) SPI_finish();
 }

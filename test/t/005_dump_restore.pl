@@ -33,7 +33,7 @@ $node->safe_psql('src', q{
 
 # Every column of every row, in a stable order, as text.
 my %tables = (
-	jobs => 'id', export_jobs => 'id', deleted_files => 'id', cleanup_runs => 'id');
+	jobs => 'id', export_jobs => 'id', deleted_file_batches => 'id', cleanup_runs => 'id');
 sub snapshot
 {
 	my ($db) = @_;

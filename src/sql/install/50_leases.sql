@@ -14,9 +14,10 @@ BEGIN
     RAISE EXCEPTION 'batch_size must be at least 1, not %', coalesce(batch_size::text, 'null') USING ERRCODE = '22023';
   END IF;
   -- SKIP LOCKED: a row a worker is heartbeating or finishing right now is left for next time;
-  -- the lock re-checks the lease, so a lease extended meanwhile is not expired.
-  WITH expired AS (
-    SELECT j.id FROM jobkeeper.jobs j
+  -- the lock re-checks the lease, so a lease extended meanwhile is not expired. The UPDATE
+  -- finds the locked rows by ctid (a TID scan); a join could hash the whole table.
+  WITH expired AS MATERIALIZED (
+    SELECT j.ctid AS tid FROM jobkeeper.jobs j
      WHERE j.status = 'processing' AND j.lease_expires_at < now()
      ORDER BY j.lease_expires_at
      LIMIT batch_size
@@ -28,13 +29,13 @@ BEGIN
            errors = j.errors || jsonb_build_array(jsonb_build_object(
                       'attempt', j.attempts, 'at', now(), 'error', 'lease expired')),
            run_after = now()
-      FROM expired WHERE j.id = expired.id
+     WHERE j.ctid = ANY (ARRAY(SELECT tid FROM expired))
     RETURNING j.status)
   SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'failed')
     INTO jobs_requeued, jobs_failed FROM done;
 
-  WITH expired AS (
-    SELECT e.id FROM jobkeeper.export_jobs e
+  WITH expired AS MATERIALIZED (
+    SELECT e.ctid AS tid FROM jobkeeper.export_jobs e
      WHERE e.status = 'processing' AND e.lease_expires_at < now()
      ORDER BY e.lease_expires_at
      LIMIT batch_size
@@ -43,7 +44,7 @@ BEGIN
     UPDATE jobkeeper.export_jobs e
        SET status = CASE WHEN e.attempts >= e.max_attempts THEN 'failed' ELSE 'pending' END,
            error_message = 'lease expired'
-      FROM expired WHERE e.id = expired.id
+     WHERE e.ctid = ANY (ARRAY(SELECT tid FROM expired))
     RETURNING e.status)
   SELECT jobs_requeued + count(*) FILTER (WHERE status = 'pending'),
          jobs_failed + count(*) FILTER (WHERE status = 'failed')

@@ -2,17 +2,35 @@
 -- Both are bounded: the cleanup trims cleanup_runs to jobkeeper.cleanup_history rows and
 -- drops deleted_files entries nobody claimed within jobkeeper.deleted_files_retention.
 
-CREATE TABLE jobkeeper.deleted_files (
+-- Paths are stored per cleanup batch, up to 1000 to a row, as arrays: one row per deleted
+-- path made recording them cost more than the deletes themselves (bench/run.sh retention).
+-- claim_deleted_files hands entries out from the front of the oldest row and moves its
+-- "claimed" mark (the arrays are not rewritten); the deleted_files view shows one row per path.
+CREATE TABLE jobkeeper.deleted_file_batches (
   id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  file_path  text NOT NULL,
-  kind       text NOT NULL CONSTRAINT deleted_files_kind_valid CHECK (kind IN ('job', 'export')),
-  row_id     uuid NOT NULL,
-  deleted_at timestamptz NOT NULL DEFAULT now()
-) WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
-        autovacuum_vacuum_cost_delay = 0);  -- a queue: rows are inserted, then deleted
-COMMENT ON TABLE jobkeeper.deleted_files IS
-  'file paths of jobs and exports deleted by retention, for the application to remove; drained by claim_deleted_files()';
-CREATE INDEX deleted_files_deleted_at_idx ON jobkeeper.deleted_files (deleted_at);
+  kind       text NOT NULL CONSTRAINT deleted_file_batches_kind_valid CHECK (kind IN ('job', 'export')),
+  row_ids    uuid[] NOT NULL,
+  file_paths text[] NOT NULL,
+  claimed    integer NOT NULL DEFAULT 0,
+  deleted_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT deleted_file_batches_shape CHECK (
+    array_ndims(file_paths) = 1 AND array_lower(file_paths, 1) = 1
+    AND cardinality(row_ids) = cardinality(file_paths)
+    AND array_position(file_paths, NULL) IS NULL
+    AND claimed >= 0 AND claimed < cardinality(file_paths))
+) WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 100,
+        autovacuum_vacuum_cost_delay = 0);  -- a queue: rows are inserted, then drained
+COMMENT ON TABLE jobkeeper.deleted_file_batches IS
+  'file paths of jobs and exports deleted by retention, one row per cleanup batch (up to 1000 paths); read through deleted_files, drained by claim_deleted_files()';
+
+CREATE VIEW jobkeeper.deleted_files AS
+  SELECT b.id AS batch_id, (b.claimed + f.ord)::integer AS position, f.file_path, b.kind,
+         f.row_id, b.deleted_at
+    FROM jobkeeper.deleted_file_batches b,
+         unnest(b.file_paths[b.claimed + 1:], b.row_ids[b.claimed + 1:])
+           WITH ORDINALITY AS f(file_path, row_id, ord);
+COMMENT ON VIEW jobkeeper.deleted_files IS
+  'one row per file path of a deleted job or export not yet claimed, for the application to remove; drained by claim_deleted_files()';
 
 CREATE TABLE jobkeeper.cleanup_runs (
   id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -29,8 +47,8 @@ CREATE TABLE jobkeeper.cleanup_runs (
 COMMENT ON TABLE jobkeeper.cleanup_runs IS
   'one row per cleanup run (worker or run_cleanup()), newest jobkeeper.cleanup_history kept';
 
-SELECT pg_catalog.pg_extension_config_dump('jobkeeper.deleted_files', '');
-SELECT pg_catalog.pg_extension_config_dump('jobkeeper.deleted_files_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('jobkeeper.deleted_file_batches', '');
+SELECT pg_catalog.pg_extension_config_dump('jobkeeper.deleted_file_batches_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('jobkeeper.cleanup_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('jobkeeper.cleanup_runs_id_seq', '');
 
@@ -39,16 +57,35 @@ RETURNS SETOF jobkeeper.deleted_files
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  wanted integer := max;
+  batch record;
 BEGIN
   IF max IS NULL OR max < 1 THEN
     RAISE EXCEPTION 'max must be at least 1, not %', coalesce(max::text, 'null') USING ERRCODE = '22023';
   END IF;
-  -- SKIP LOCKED: several application processes may drain the list side by side.
-  RETURN QUERY
-    WITH picked AS (
-      SELECT d.id FROM jobkeeper.deleted_files d ORDER BY d.id LIMIT max FOR UPDATE SKIP LOCKED)
-    DELETE FROM jobkeeper.deleted_files d USING picked WHERE d.id = picked.id
-    RETURNING d.*;
+  WHILE wanted > 0 LOOP
+    -- The oldest batch nobody else is draining: several processes drain side by side.
+    SELECT b.id, b.claimed, cardinality(b.file_paths) - b.claimed AS unclaimed INTO batch
+      FROM jobkeeper.deleted_file_batches b
+     ORDER BY b.id LIMIT 1 FOR UPDATE SKIP LOCKED;
+    EXIT WHEN NOT FOUND;
+    RETURN QUERY
+      SELECT b.id, (b.claimed + f.ord)::integer, f.file_path, b.kind, f.row_id, b.deleted_at
+        FROM jobkeeper.deleted_file_batches b,
+             unnest(b.file_paths[b.claimed + 1:b.claimed + wanted],
+                    b.row_ids[b.claimed + 1:b.claimed + wanted])
+               WITH ORDINALITY AS f(file_path, row_id, ord)
+       WHERE b.id = batch.id;
+    IF batch.unclaimed <= wanted THEN
+      DELETE FROM jobkeeper.deleted_file_batches b WHERE b.id = batch.id;
+      wanted := wanted - batch.unclaimed;
+    ELSE
+      UPDATE jobkeeper.deleted_file_batches b SET claimed = b.claimed + wanted
+       WHERE b.id = batch.id;
+      wanted := 0;
+    END IF;
+  END LOOP;
 END
 $$;
 COMMENT ON FUNCTION jobkeeper.claim_deleted_files(integer) IS
