@@ -196,7 +196,7 @@ if [[ $parts == *retention* ]]; then
   q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1s'"; q "SELECT pg_reload_conf()"
   worker_s=$(wait_gone "$t0")
   stop_claimers
-  worker_p99=$(p99 "$t0" "$(awk -v s="$t0" -v d="$worker_s" 'BEGIN { print s + d }')")
+  worker_p99=$(p99 "$t0" "$(awk -v s="$t0" -v d="$worker_s" 'BEGIN { printf "%.3f", s + d }')")
   q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
   files=$(q "SELECT count(*) FROM jobkeeper.deleted_files")
 
@@ -207,7 +207,7 @@ if [[ $parts == *retention* ]]; then
   q "DELETE FROM jobkeeper.jobs WHERE queue = 'old' AND finished_at < now() - interval '12 hours'"
   delete_s=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
   stop_claimers
-  delete_p99=$(p99 "$t0" "$(awk -v s="$t0" -v d="$delete_s" 'BEGIN { print s + d }')")
+  delete_p99=$(p99 "$t0" "$(awk -v s="$t0" -v d="$delete_s" 'BEGIN { printf "%.3f", s + d }')")
 
   printf '%-22s %9s %14s %12s %10s\n' "" seconds "jobs deleted/s" "claim p99 ms" "x base p99"
   printf '%-22s %9s %14s %12s %10s\n' "claimers alone" - - "$base" 1.00

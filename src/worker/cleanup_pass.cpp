@@ -91,13 +91,14 @@ struct BatchResult {
 // One batch: runs its statements through SPI with the pass's cutoff and the batch size.
 using BatchFn = BatchResult (*)(Datum cutoff, int batch_size);
 
-// Runs a statement that returns one row and reads bigint column col of it.
+// Reads bigint column col of the one row the last statement returned (null reads as 0).
 int64 ReadInt64(int col) {
   bool isnull;
   const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
   return isnull ? 0 : DatumGetInt64(d);
 }
 
+// Runs a statement that must return exactly one row, left in SPI_tuptable.
 void ExecuteOneRow(const char* sql, int nargs, Oid* types, Datum* values) {
   if (SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 1) != SPI_OK_SELECT ||
       SPI_processed != 1) {
@@ -111,6 +112,7 @@ BatchResult LeaseBatch(Datum, int batch_size) {
   ExecuteOneRow(kLeaseSql, 1, types, values);
   const int64 requeued = ReadInt64(1);
   const int64 failed = ReadInt64(2);
+  SPI_freetuptable(SPI_tuptable);
   return {requeued + failed, requeued, failed};
 }
 
@@ -120,6 +122,7 @@ BatchResult DeleteBatch(const char* sql, Datum cutoff, int batch_size) {
   Datum values[2] = {cutoff, Int32GetDatum(batch_size)};
   ExecuteOneRow(sql, 2, types, values);
   const int64 deleted = ReadInt64(1);
+  SPI_freetuptable(SPI_tuptable);
   return {deleted, deleted, 0};
 }
 
@@ -136,12 +139,20 @@ BatchResult JobBatch(Datum cutoff, int batch_size) {
   Datum values[2] = {cutoff, Int32GetDatum(batch_size)};
   ExecuteOneRow(kLockJobsSql, 2, types, values);
   const int64 locked = ReadInt64(2);
-  if (locked == 0) return {0, 0, 0};
+  SPITupleTable* locked_rows = SPI_tuptable;
+  if (locked == 0) {
+    SPI_freetuptable(locked_rows);
+    return {0, 0, 0};
+  }
   bool isnull;
-  Datum tids[1] = {SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)};
+  Datum tids[1] = {SPI_getbinval(locked_rows->vals[0], locked_rows->tupdesc, 1, &isnull)};
   Oid tid_types[1] = {TIDARRAYOID};
   ExecuteOneRow(kDeleteJobsSql, 1, tid_types, tids);
-  return {locked, ReadInt64(1), 0};
+  const int64 deleted = ReadInt64(1);
+  // run_cleanup() keeps one SPI connection for every batch: free each batch's results.
+  SPI_freetuptable(SPI_tuptable);
+  SPI_freetuptable(locked_rows);
+  return {locked, deleted, 0};
 }
 
 // Runs a batch in its own transaction under the batch timeout. Returns false, having rolled
