@@ -57,18 +57,22 @@ BEGIN
   END IF;
   RETURN QUERY
     WITH picked AS (
+      -- The job's status is a subquery, not a join, so the plan is an ordered scan of pending
+      -- exports with a primary-key lookup per export, never a walk over every completed job.
+      -- Unlike claim_jobs, this keeps PL/pgSQL's choice of custom plans (a plan per call):
+      -- exports are few and long, and a generic plan made on an empty table sorted them all.
       SELECT e.id FROM jobkeeper.export_jobs e
-        JOIN jobkeeper.jobs j ON j.id = e.job_id AND j.status = 'completed'
        WHERE e.status = 'pending'
          AND (export_types IS NULL OR e.export_type = ANY (export_types))
+         AND (SELECT j.status FROM jobkeeper.jobs j WHERE j.id = e.job_id) = 'completed'
        ORDER BY e.created_at
        LIMIT max_exports
-       FOR UPDATE OF e SKIP LOCKED),
+       FOR UPDATE SKIP LOCKED),
     claimed AS (
       UPDATE jobkeeper.export_jobs e
          SET status = 'processing', attempts = e.attempts + 1, locked_by = worker,
              lease_expires_at = now() + lease
-        FROM picked WHERE e.id = picked.id
+       WHERE e.id = ANY (ARRAY(SELECT p.id FROM picked p))
       RETURNING e.*)
     SELECT * FROM claimed c ORDER BY c.created_at;
 END
