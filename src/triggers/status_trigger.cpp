@@ -14,6 +14,7 @@ extern "C" {
 #include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/json.h"
 #include "utils/rel.h"
@@ -80,11 +81,15 @@ const Columns& ColumnsFor(FunctionCallInfo fcinfo, Relation rel, Entity entity) 
   return *c;
 }
 
+// The readers below take the trigger's slots rather than its HeapTuples: a slot deforms a row
+// once and keeps the values (the UPDATE's new row arrives already deformed), where
+// heap_getattr walks the row from its start for every column after a variable-length one.
+
 // Reads a text column as a status; nothing when it is null or not a known status, which the
 // table's NOT NULL and CHECK constraints then refuse with their own errors.
-bool ReadStatus(HeapTuple tuple, TupleDesc desc, int attnum, Status* out) {
+bool ReadStatus(TupleTableSlot* slot, int attnum, Status* out) {
   bool isnull;
-  Datum d = heap_getattr(tuple, attnum, desc, &isnull);
+  Datum d = slot_getattr(slot, attnum, &isnull);
   if (isnull) return false;
   text* t = DatumGetTextPP(d);
   std::optional<Status> s = jk::core::ParseStatus(
@@ -94,9 +99,9 @@ bool ReadStatus(HeapTuple tuple, TupleDesc desc, int attnum, Status* out) {
   return true;
 }
 
-int ReadProgress(HeapTuple tuple, TupleDesc desc, int attnum) {
+int ReadProgress(TupleTableSlot* slot, int attnum) {
   bool isnull;
-  Datum d = heap_getattr(tuple, attnum, desc, &isnull);
+  Datum d = slot_getattr(slot, attnum, &isnull);
   return isnull ? 0 : DatumGetInt16(d);
 }
 
@@ -176,19 +181,19 @@ JK_FUNCTION(jobkeeper_status_trigger) {
       std::strcmp(td->tg_trigger->tgargs[0], "export") == 0 ? Entity::kExport : Entity::kJob;
   TupleDesc desc = RelationGetDescr(td->tg_relation);
   HeapTuple row = is_update ? td->tg_newtuple : td->tg_trigtuple;
+  TupleTableSlot* row_slot = is_update ? td->tg_newslot : td->tg_trigslot;
   const Columns& c = ColumnsFor(fcinfo, td->tg_relation, entity);
 
   Status new_status;
-  if (!ReadStatus(row, desc, c.status, &new_status)) return PointerGetDatum(row);
-  const int new_progress = ReadProgress(row, desc, c.progress);
+  if (!ReadStatus(row_slot, c.status, &new_status)) return PointerGetDatum(row);
+  const int new_progress = ReadProgress(row_slot, c.progress);
 
   RowPlan plan;
   if (is_update) {
     Status old_status;
-    if (!ReadStatus(td->tg_trigtuple, desc, c.status, &old_status)) old_status = new_status;
+    if (!ReadStatus(td->tg_trigslot, c.status, &old_status)) old_status = new_status;
     const jk::core::RowUpdate update{old_status, new_status,
-                                     ReadProgress(td->tg_trigtuple, desc, c.progress),
-                                     new_progress};
+                                     ReadProgress(td->tg_trigslot, c.progress), new_progress};
     plan = jk::core::PlanUpdate(update);
     if (plan.violation != jk::core::Violation::kNone) {
       const char* id = UuidText(td->tg_trigtuple, desc, c.id);
@@ -214,18 +219,30 @@ JK_FUNCTION(jobkeeper_status_trigger) {
     n++;
   };
   if (is_update) set(c.updated_at, now, false);
-  if (plan.set_finished_at &&
-      (is_update || heap_attisnull(row, c.finished_at, desc))) {
+  if (plan.set_finished_at && (is_update || slot_attisnull(row_slot, c.finished_at))) {
     set(c.finished_at, now, false);
   }
   if (plan.clear_finished_at) set(c.finished_at, (Datum)0, true);
   if (plan.set_progress) set(c.progress, Int16GetDatum(plan.progress), false);
-  if (plan.set_started_at && heap_attisnull(row, c.started_at, desc)) set(c.started_at, now, false);
+  if (plan.set_started_at && slot_attisnull(row_slot, c.started_at)) set(c.started_at, now, false);
   if (plan.clear_lease) {
     set(c.locked_by, (Datum)0, true);
     set(c.lease_expires_at, (Datum)0, true);
   }
-  if (n > 0) row = heap_modify_tuple_by_cols(row, desc, n, cols, values, nulls);
+  if (n > 0) {
+    // The row to store: the slot's values (deformed once) with the replacements, formed anew.
+    slot_getallattrs(row_slot);
+    const size_t natts = static_cast<size_t>(desc->natts);
+    Datum* all_values = static_cast<Datum*>(palloc(natts * sizeof(Datum)));
+    bool* all_nulls = static_cast<bool*>(palloc(natts * sizeof(bool)));
+    std::memcpy(all_values, row_slot->tts_values, natts * sizeof(Datum));
+    std::memcpy(all_nulls, row_slot->tts_isnull, natts * sizeof(bool));
+    for (int i = 0; i < n; i++) {
+      all_values[cols[i] - 1] = values[i];
+      all_nulls[cols[i] - 1] = nulls[i];
+    }
+    row = heap_form_tuple(desc, all_values, all_nulls);
+  }
 
   if (plan.notify && jk::pg::notify_enabled) Notify(entity, row, desc, c, new_status);
   return PointerGetDatum(row);
