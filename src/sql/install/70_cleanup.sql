@@ -20,6 +20,10 @@ CREATE TABLE jobkeeper.deleted_file_batches (
     AND claimed >= 0 AND claimed < cardinality(file_paths))
 ) WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 100,
         autovacuum_vacuum_cost_delay = 0);  -- a queue: rows are inserted, then drained
+-- A batch's arrays (tens of kB) go to TOAST uncompressed: compressing them cost the cleanup
+-- more than it saves on rows that live only until their paths are claimed.
+ALTER TABLE jobkeeper.deleted_file_batches
+  ALTER COLUMN row_ids SET STORAGE EXTERNAL, ALTER COLUMN file_paths SET STORAGE EXTERNAL;
 COMMENT ON TABLE jobkeeper.deleted_file_batches IS
   'file paths of jobs and exports deleted by retention, one row per cleanup batch (up to 1000 paths); read through deleted_files, drained by claim_deleted_files()';
 
