@@ -104,6 +104,19 @@ SET jobkeeper.cleanup_history = 3;
 SELECT count(*) FROM jobkeeper.run_cleanup();
 SELECT count(*) AS runs_kept FROM jobkeeper.cleanup_runs;
 
+-- Only at READ COMMITTED: the batches need a fresh snapshot after their locks. Nothing is
+-- deleted by the refused calls.
+INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+VALUES ('isolation', '/isolation', 'completed', now() - interval '2 days');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT * FROM jobkeeper.run_cleanup();
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT * FROM jobkeeper.run_cleanup();
+ROLLBACK;
+SELECT count(*) AS still_there FROM jobkeeper.jobs WHERE file_name = 'isolation';
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+
 -- Settings are validated and superuser-only.
 SET jobkeeper.job_retention = '-2';
 SET jobkeeper.cleanup_batch_size = 0;

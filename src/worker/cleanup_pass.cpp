@@ -163,6 +163,9 @@ bool ExecuteBatchInOwnTransaction(BatchFn fn, Datum cutoff, int batch_size, Batc
   // A background worker sets the statement start itself; now() inside is that time.
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
+  if (IsolationUsesXactSnapshot()) {  // the worker sets READ COMMITTED; JobBatch relies on it
+    elog(ERROR, "jobkeeper cleanup batch must run at READ COMMITTED");
+  }
   PushActiveSnapshot(GetTransactionSnapshot());
   SPI_connect();
   PG_TRY();

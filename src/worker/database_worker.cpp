@@ -152,6 +152,9 @@ void jobkeeper_worker_main(Datum arg) {
   // Each batch deletes rows and records their files in one transaction, so a batch lost in a
   // crash is simply redone by the next run: it need not wait for its WAL flush.
   SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+  // A batch checks its locked jobs for exports again with a snapshot taken after the locks,
+  // which only READ COMMITTED gives, whatever default_transaction_isolation says.
+  SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 
   jk::worker::SharedState* st = jk::worker::State();
   LWLockAcquire(st->lock, LW_EXCLUSIVE);

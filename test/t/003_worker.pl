@@ -121,6 +121,23 @@ $node->safe_psql('other', "UPDATE pg_extension SET extversion = '$version' WHERE
 ok($node->poll_query_until('other', 'SELECT count(*) = 0 FROM jobkeeper.jobs'),
 	'with matching versions the worker carries on');
 
+# The worker's batches run at READ COMMITTED whatever default_transaction_isolation says: a
+# batch checks its locked jobs again with a fresh snapshot, and refuses to run without one.
+my $rr_since = $node->safe_psql('other', 'SELECT now()');
+$node->safe_psql('postgres', "ALTER SYSTEM SET default_transaction_isolation = 'repeatable read'");
+$node->reload;
+$node->safe_psql('other', q{
+	SET jobkeeper.notify = off;
+	INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+	VALUES ('expired', '/e', 'completed', now() - interval '2 days')});
+ok($node->poll_query_until('other', 'SELECT count(*) = 0 FROM jobkeeper.jobs'),
+	'with REPEATABLE READ as the default the worker still deletes');
+is($node->safe_psql('other', qq{
+	SELECT count(*) FROM jobkeeper.cleanup_runs WHERE error IS NOT NULL AND started_at >= '$rr_since'}), '0',
+	'and no run failed');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET default_transaction_isolation');
+$node->reload;
+
 # The worker's log lines: start, one summary per run; no crash besides the deliberate one.
 my $log = slurp_file($node->logfile);
 like($log, qr/jobkeeper launcher started/, 'launcher logs its start');
