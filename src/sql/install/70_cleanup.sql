@@ -70,17 +70,13 @@ BEGIN
   END IF;
   WHILE wanted > 0 LOOP
     -- The oldest batch nobody else is draining: several processes drain side by side.
-    SELECT b.id, b.claimed, cardinality(b.file_paths) - b.claimed AS unclaimed INTO batch
+    SELECT b.id, cardinality(b.file_paths) - b.claimed AS unclaimed INTO batch
       FROM jobkeeper.deleted_file_batches b
      ORDER BY b.id LIMIT 1 FOR UPDATE SKIP LOCKED;
     EXIT WHEN NOT FOUND;
     RETURN QUERY
-      SELECT b.id, (b.claimed + f.ord)::integer, f.file_path, b.kind, f.row_id, b.deleted_at
-        FROM jobkeeper.deleted_file_batches b,
-             unnest(b.file_paths[b.claimed + 1:b.claimed + wanted],
-                    b.row_ids[b.claimed + 1:b.claimed + wanted])
-               WITH ORDINALITY AS f(file_path, row_id, ord)
-       WHERE b.id = batch.id;
+      SELECT * FROM jobkeeper.deleted_files d
+       WHERE d.batch_id = batch.id ORDER BY d.position LIMIT wanted;
     IF batch.unclaimed <= wanted THEN
       DELETE FROM jobkeeper.deleted_file_batches b WHERE b.id = batch.id;
       wanted := wanted - batch.unclaimed;
