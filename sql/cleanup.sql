@@ -90,12 +90,18 @@ VALUES ('job', ARRAY[gen_random_uuid()], ARRAY[NULL]);
 INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths, claimed)
 VALUES ('job', ARRAY[gen_random_uuid()], ARRAY['/a'], 1);
 \set VERBOSITY default
--- Unclaimed entries do not pile up forever.
+-- Unclaimed entries are kept until claimed by default (a dropped path is a file orphaned on
+-- disk); jobkeeper.deleted_files_retention drops the ones older than it.
+SHOW jobkeeper.deleted_files_retention;
 INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths, deleted_at)
 VALUES ('job', ARRAY[gen_random_uuid()], ARRAY['/ancient'], now() - interval '8 days'),
        ('job', ARRAY[gen_random_uuid()], ARRAY['/recent'], now() - interval '6 days');
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+SELECT file_path FROM jobkeeper.deleted_files ORDER BY file_path;
+SET jobkeeper.deleted_files_retention = '7d';
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
 SELECT file_path FROM jobkeeper.deleted_files;
+RESET jobkeeper.deleted_files_retention;
 
 -- Every run is recorded; the history keeps the newest cleanup_history rows.
 SELECT count(*) AS runs, bool_and(source = 'run_cleanup') AS all_from_run_cleanup,

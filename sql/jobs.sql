@@ -28,6 +28,13 @@ SELECT * FROM jobkeeper.submit_job('x', '');
 \echo :SQLSTATE
 SELECT * FROM jobkeeper.submit_job('x', '/x', queue => '');
 \echo :SQLSTATE
+-- A queue goes into every event's payload: at most 255 characters, by the function and the table.
+SELECT * FROM jobkeeper.submit_job('x', '/x', queue => repeat('q', 8000));
+\echo :SQLSTATE
+\set VERBOSITY terse
+INSERT INTO jobkeeper.jobs (file_name, file_path, queue) VALUES ('x', '/x', repeat('q', 256));
+\echo :SQLSTATE
+\set VERBOSITY default
 SELECT * FROM jobkeeper.submit_job('x', '/x', max_attempts => 0);
 \echo :SQLSTATE
 SELECT * FROM jobkeeper.submit_job('x', '/x', metadata => '[1]');

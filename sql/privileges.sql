@@ -33,6 +33,8 @@ SET ROLE regress_jk_app;
 SELECT status, deduplicated FROM jobkeeper.submit_job('a.mp3', '/a.mp3', repeat('a', 64));
 SELECT count(*) AS visible FROM jobkeeper.jobs;
 SELECT count(*) FROM jobkeeper.queue_stats;
+-- worker_status too, though it reads shared memory through a function.
+SELECT count(*) >= 0 AS reads_worker_status FROM jobkeeper.worker_status;
 -- ... but may not write the tables directly or act as a worker.
 UPDATE jobkeeper.jobs SET status = 'completed';
 \echo :SQLSTATE
@@ -61,9 +63,14 @@ SELECT jobkeeper.submit_job('c', '/c');
 \echo :SQLSTATE
 SELECT jobkeeper.version();
 \echo :SQLSTATE
+SELECT count(*) FROM jobkeeper.worker_status;
+\echo :SQLSTATE
+SELECT count(*) FROM jobkeeper._worker_status();
+\echo :SQLSTATE
 RESET ROLE;
--- No function or table is granted to PUBLIC.
-SELECT count(*) AS public_function_grants FROM pg_proc p, aclexplode(p.proacl) a
+-- No table and one function is granted to PUBLIC: _worker_status(), which answers only roles
+-- that may SELECT from the worker_status view that calls it.
+SELECT p.oid::regprocedure AS public_function_grants FROM pg_proc p, aclexplode(p.proacl) a
  WHERE p.pronamespace = 'jobkeeper'::regnamespace AND a.grantee = 0;
 SELECT count(*) AS public_table_grants FROM pg_class c, aclexplode(c.relacl) a
  WHERE c.relnamespace = 'jobkeeper'::regnamespace AND a.grantee = 0;

@@ -2,6 +2,7 @@
 // the library is preloaded, the workers' shared memory and the launcher.
 #include "pg/entry.hpp"
 #include "pg/settings.hpp"
+#include "worker/database_commands.hpp"
 #include "worker/launcher.hpp"
 #include "worker/shared_state.hpp"
 
@@ -42,4 +43,5 @@ void _PG_init(void) {
   prev_shmem_startup_hook = shmem_startup_hook;
   shmem_startup_hook = StartupShmem;
   jk::worker::RegisterLauncher();
+  jk::worker::InstallDatabaseCommandHook();
 }

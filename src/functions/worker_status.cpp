@@ -4,24 +4,44 @@
 #include "worker/shared_state.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 }
 
-// Returns one row per database that has (or had) a jobkeeper worker since the server started:
-// datname, running, pid, last_run, next_run, last_error, rows_deleted. No rows when the
-// library is not preloaded.
+namespace {
+
+// Refuses roles that may not SELECT from jobkeeper.worker_status (the function is PUBLIC so
+// that the view works for the roles granted it).
+void CheckMayReadWorkerStatus() {
+  const Oid view = get_relname_relid("worker_status", get_namespace_oid("jobkeeper", false));
+  if (!OidIsValid(view) || pg_class_aclcheck(view, GetUserId(), ACL_SELECT) != ACLCHECK_OK) {
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied for view jobkeeper.worker_status"),
+                    errhint("GRANT SELECT ON jobkeeper.worker_status to the role.")));
+  }
+}
+
+}  // namespace
+
+// Returns one row per database served by a jobkeeper worker: datname, running, pid,
+// last_run, next_run, last_error, rows_deleted, files_waiting, oldest_file_at, activity. No
+// rows when the library is not preloaded.
 JK_FUNCTION(jobkeeper_worker_status) {
+  CheckMayReadWorkerStatus();
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   jk::worker::SharedState* st = jk::worker::State();
   if (st == nullptr) PG_RETURN_VOID();
   LWLockAcquire(st->lock, LW_SHARED);
-  for (const jk::worker::DatabaseSlot& slot : st->slots) {
-    if (!slot.in_use || slot.no_extension || slot.datname[0] == '\0') continue;
-    Datum values[7];
-    bool nulls[7] = {false, false, false, false, false, false, false};
+  for (int i = 0; i < st->slot_count; i++) {
+    const jk::worker::DatabaseSlot& slot = st->slots[i];
+    if (!slot.in_use || slot.state != jk::worker::SlotState::kServed) continue;
+    Datum values[10];
+    bool nulls[10] = {};
     values[0] = CStringGetTextDatum(slot.datname);
     values[1] = BoolGetDatum(slot.pid != 0);
     values[2] = Int32GetDatum(slot.pid);
@@ -33,6 +53,10 @@ JK_FUNCTION(jobkeeper_worker_status) {
     values[5] = CStringGetTextDatum(slot.last_error);
     nulls[5] = slot.last_error[0] == '\0';
     values[6] = Int64GetDatum(slot.rows_deleted);
+    values[7] = Int64GetDatum(slot.files_waiting);
+    values[8] = TimestampTzGetDatum(slot.oldest_file_at);
+    nulls[8] = slot.oldest_file_at == 0;
+    values[9] = CStringGetTextDatum(slot.pid != 0 ? slot.activity : "stopped");
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   LWLockRelease(st->lock);

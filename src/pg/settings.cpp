@@ -6,6 +6,7 @@
 #include "pg/postgres.hpp"
 
 extern "C" {
+#include "miscadmin.h"
 #include "utils/guc.h"
 }
 
@@ -14,13 +15,14 @@ namespace jk::pg {
 bool notify_enabled = true;
 int job_retention_s = 12 * 3600;
 int export_retention_s = 24 * 3600;
-int deleted_files_retention_s = 7 * 24 * 3600;
+int deleted_files_retention_s = -1;
 int cleanup_interval_s = 3600;
 int cleanup_batch_size = 5000;
 int cleanup_batch_timeout_ms = 5000;
 int cleanup_history = 1000;
 int lease_check_interval_s = 10;
 char* worker_databases = nullptr;
+int max_databases = 64;
 
 void DefineSettings() {
   DefineCustomBoolVariable(
@@ -40,8 +42,9 @@ void DefineSettings() {
   DefineCustomIntVariable(
       "jobkeeper.deleted_files_retention",
       "How long unclaimed entries of jobkeeper.deleted_files are kept.",
-      "-1 keeps them until claim_deleted_files() takes them.", &deleted_files_retention_s,
-      7 * 24 * 3600, -1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+      "-1 (the default) keeps them until claim_deleted_files() takes them: a dropped path is "
+      "a file orphaned on disk.", &deleted_files_retention_s, -1, -1, INT_MAX, PGC_SUSET,
+      GUC_UNIT_S, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "jobkeeper.cleanup_interval", "Time between the worker's retention cleanup runs.", nullptr,
       &cleanup_interval_s, 3600, 1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
@@ -65,6 +68,14 @@ void DefineSettings() {
       "jobkeeper.databases", "Databases whose jobkeeper worker runs (comma-separated).",
       "Empty: every database where the extension is installed.", &worker_databases, "",
       PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  // A server-start setting can only be defined while shared_preload_libraries loads; without
+  // preload there are no workers and nothing to size.
+  if (!process_shared_preload_libraries_in_progress) return;
+  DefineCustomIntVariable(
+      "jobkeeper.max_databases", "How many databases the launcher serves at most.",
+      "Each served database takes one slot of shared memory and one of max_worker_processes; "
+      "a database beyond the cap is logged once and not served.",
+      &max_databases, 64, 1, 10000, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 }
 
 }  // namespace jk::pg

@@ -18,6 +18,8 @@ extern int cleanup_history;
 extern int lease_check_interval_s;
 // Databases the launcher serves (comma-separated names); empty means all.
 extern char* worker_databases;
+// How many databases the launcher serves at most (shared memory slots; server start only).
+extern int max_databases;
 
 // Defines every jobkeeper.* setting; called from _PG_init.
 void DefineSettings();

@@ -1,95 +1,66 @@
-// The batched statements of a cleanup pass and the transaction handling around them.
+// The batches of a cleanup pass and the transaction handling around them: timeouts shrink the
+// batch, a failing batch is redone row by row so that the rows that fail are skipped, and
+// every step ends, however its batches go.
 #include "worker/cleanup_pass.hpp"
+
+#include <algorithm>
 
 #include "core/retention.hpp"
 #include "pg/postgres.hpp"
 #include "pg/settings.hpp"
+#include "worker/cleanup_statements.hpp"
 
 extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/array.h"
 #include "utils/guc.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 }
 
 namespace jk::worker {
 
 namespace {
 
-// Re-queues up to $1 expired leases per table; returns (requeued, failed).
-constexpr const char* kLeaseSql =
-    "SELECT leases_requeued, leases_failed FROM jobkeeper.expire_leases($1)";
+constexpr int kSalvageRows = 100;     // rows of a failed batch redone one at a time
+constexpr int kMaxSkipped = 1000;     // failing rows a step skips before it gives up
+constexpr int kMaxFloorTimeouts = 3;  // timeouts in a row at the smallest batch: step ends
 
-// The batch statements lock their victims with SKIP LOCKED and then delete them by ctid (a
-// TID scan). Joining the DELETE to the locking query instead lets the planner hash the whole
-// table for every batch, which made a cleanup quadratic; the "OFFSET 0" keeps each NOT EXISTS
-// a per-row index probe rather than a hash anti-join over every export. Locked rows cannot
-// change under us, so their ctids stay valid until the DELETE. The deleted rows' paths go to
-// deleted_file_batches, up to 1000 to a row.
-#define JK_RECORD_PATHS(kind, source)                                                    \
-  "INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths)"               \
-  " SELECT '" kind "', array_agg(g.id), array_agg(g.file_path)"                          \
-  "   FROM (SELECT s.id, s.file_path, (row_number() OVER () - 1) / 1000 AS chunk"        \
-  "           FROM " source " s WHERE s.file_path IS NOT NULL) g GROUP BY g.chunk"
+// Rows whose change failed in this step; every lock statement leaves them out.
+struct Skipped {
+  pg_uuid_t* ids;  // kMaxSkipped of them, in memory that outlives the batches' transactions
+  int count;
+};
 
-// Deletes up to $2 finished exports older than the cutoff $1; returns (exports deleted).
-constexpr const char* kExportSql =
-    "WITH victims AS MATERIALIZED ("
-    "  SELECT e.ctid AS tid FROM jobkeeper.export_jobs e"
-    "   WHERE e.finished_at <= $1 AND e.status IN ('completed', 'failed', 'cancelled')"
-    "   ORDER BY e.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " gone AS (DELETE FROM jobkeeper.export_jobs e"
-    "           WHERE e.ctid = ANY (ARRAY(SELECT tid FROM victims))"
-    "          RETURNING e.id, e.file_path),"
-    " files AS (" JK_RECORD_PATHS("export", "gone") ")"
-    " SELECT count(*), 0::bigint FROM gone";
-
-// Jobs go in two statements. The first locks up to $2 jobs finished at or before $1 that
-// have no export left (the export step ran first and took the expired ones; any other export
-// keeps its job) and returns their ctids.
-constexpr const char* kLockJobsSql =
-    "SELECT array_agg(v.tid), count(*) FROM ("
-    "  SELECT j.ctid AS tid FROM jobkeeper.jobs j"
-    "   WHERE j.finished_at <= $1 AND j.status IN ('completed', 'failed', 'cancelled')"
-    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
-    "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v";
-
-// The second, with a snapshot taken after the locks, deletes the locked jobs ($1) that still
-// have no export. An export committed between the first statement's snapshot and its lock
-// shows up here and keeps its job; none can be added once the job is locked (the foreign key
-// check needs a lock that conflicts with ours). So the ON DELETE CASCADE finds nothing to
-// delete whose path would go unrecorded, and never takes an active export. Returns the count.
-constexpr const char* kDeleteJobsSql =
-    "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"
-    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
-    "    RETURNING j.id, j.file_path),"
-    " files AS (" JK_RECORD_PATHS("job", "gone") ")"
-    " SELECT count(*) FROM gone";
-#undef JK_RECORD_PATHS
-
-// Drops up to $2 unclaimed path batches recorded at or before $1.
-constexpr const char* kDeletedFilesSql =
-    "WITH old AS MATERIALIZED ("
-    "  SELECT d.ctid AS tid FROM jobkeeper.deleted_file_batches d WHERE d.deleted_at <= $1"
-    "   ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " gone AS (DELETE FROM jobkeeper.deleted_file_batches d"
-    "           WHERE d.ctid = ANY (ARRAY(SELECT tid FROM old)) RETURNING 1)"
-    " SELECT count(*), 0::bigint FROM gone";
-
-// What one batch did: "taken" rows counts towards the batch size (a batch that takes fewer
-// than asked for ends the pass); first and second are the counts it reports.
-struct BatchResult {
+// One attempt at a batch: what to do, and what it did.
+struct Attempt {
+  const BatchKind* kind;
+  Datum cutoff;
+  int limit;
+  bool one_by_one;     // change each locked row on its own, skipping the ones that fail
+  bool guard_restore;  // do nothing while a pg_restore is connected
+  Skipped* skipped;
   int64 taken;
   int64 first;
   int64 second;
+  int64 rows_skipped;
+  bool postponed;
+  bool skipped_full;
+  char error[kPassErrorLength];  // the batch's error, or the first failing row's
 };
 
-// One batch: runs its statements through SPI with the pass's cutoff and the batch size.
-using BatchFn = BatchResult (*)(Datum cutoff, int batch_size);
+enum class Outcome { kDone, kTimedOut, kFailed };
+
+void NoteError(CleanupCounts* counts, const char* error) {
+  if (counts->error[0] == '\0') strlcpy(counts->error, error, sizeof counts->error);
+}
 
 // Reads bigint column col of the one row the last statement returned (null reads as 0).
 int64 ReadInt64(int col) {
@@ -106,136 +77,282 @@ void ExecuteOneRow(const char* sql, int nargs, Oid* types, Datum* values) {
   }
 }
 
-BatchResult LeaseBatch(Datum, int batch_size) {
-  Oid types[1] = {INT4OID};
-  Datum values[1] = {Int32GetDatum(batch_size)};
-  ExecuteOneRow(kLeaseSql, 1, types, values);
-  const int64 requeued = ReadInt64(1);
-  const int64 failed = ReadInt64(2);
-  SPI_freetuptable(SPI_tuptable);
-  return {requeued + failed, requeued, failed};
-}
-
-// Runs a statement taking (cutoff, batch size) and returning (deleted, 0).
-BatchResult DeleteBatch(const char* sql, Datum cutoff, int batch_size) {
-  Oid types[2] = {TIMESTAMPTZOID, INT4OID};
-  Datum values[2] = {cutoff, Int32GetDatum(batch_size)};
-  ExecuteOneRow(sql, 2, types, values);
-  const int64 deleted = ReadInt64(1);
-  SPI_freetuptable(SPI_tuptable);
-  return {deleted, deleted, 0};
-}
-
-BatchResult ExportBatch(Datum cutoff, int batch_size) {
-  return DeleteBatch(kExportSql, cutoff, batch_size);
-}
-
-BatchResult DeletedFilesBatch(Datum cutoff, int batch_size) {
-  return DeleteBatch(kDeletedFilesSql, cutoff, batch_size);
-}
-
-BatchResult JobBatch(Datum cutoff, int batch_size) {
-  Oid types[2] = {TIMESTAMPTZOID, INT4OID};
-  Datum values[2] = {cutoff, Int32GetDatum(batch_size)};
-  ExecuteOneRow(kLockJobsSql, 2, types, values);
-  const int64 locked = ReadInt64(2);
-  SPITupleTable* locked_rows = SPI_tuptable;
-  if (locked == 0) {
-    SPI_freetuptable(locked_rows);
-    return {0, 0, 0};
-  }
+bool RestoreConnected() {
+  Oid types[1] = {OIDOID};
+  Datum values[1] = {ObjectIdGetDatum(MyDatabaseId)};
+  ExecuteOneRow(kRestoreConnectedSql, 1, types, values);
   bool isnull;
-  Datum tids[1] = {SPI_getbinval(locked_rows->vals[0], locked_rows->tupdesc, 1, &isnull)};
-  Oid tid_types[1] = {TIDARRAYOID};
-  ExecuteOneRow(kDeleteJobsSql, 1, tid_types, tids);
-  const int64 deleted = ReadInt64(1);
-  // run_cleanup() keeps one SPI connection for every batch: free each batch's results.
+  const bool connected =
+      DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
   SPI_freetuptable(SPI_tuptable);
-  SPI_freetuptable(locked_rows);
-  return {locked, deleted, 0};
+  return connected;
 }
 
-// Runs a batch in its own transaction under the batch timeout. Returns false, having rolled
-// back, when it timed out or hit a lock timeout; any other error propagates.
-bool ExecuteBatchInOwnTransaction(BatchFn fn, Datum cutoff, int batch_size, BatchResult* out) {
-  MemoryContext caller = CurrentMemoryContext;
-  volatile bool ok = true;
-  // A background worker sets the statement start itself; now() inside is that time.
-  SetCurrentStatementStartTimestamp();
-  StartTransactionCommand();
-  if (IsolationUsesXactSnapshot()) {  // the worker sets READ COMMITTED; JobBatch relies on it
-    elog(ERROR, "jobkeeper cleanup batch must run at READ COMMITTED");
+// Runs the kind's change statement on the locked rows tids; adds its counts to a.
+void Change(Attempt* a, Datum tids) {
+  Oid types[1] = {TIDARRAYOID};
+  Datum values[1] = {tids};
+  ExecuteOneRow(a->kind->change_sql, 1, types, values);
+  a->first += ReadInt64(1);
+  a->second += ReadInt64(2);
+  SPI_freetuptable(SPI_tuptable);
+}
+
+// Changes each locked row in a subtransaction of its own; a row whose change fails is rolled
+// back, logged and added to the skipped rows. A cancel or timeout ends the attempt.
+void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
+  Datum* tids;
+  Datum* ids = nullptr;
+  int ntids;
+  int nids = 0;
+  deconstruct_array(tid_array, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT, &tids,
+                    nullptr, &ntids);
+  if (id_array != nullptr) {
+    deconstruct_array(id_array, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &ids, nullptr, &nids);
   }
-  PushActiveSnapshot(GetTransactionSnapshot());
-  SPI_connect();
+  MemoryContext caller = CurrentMemoryContext;
+  ResourceOwner owner = CurrentResourceOwner;
+  for (int i = 0; i < ntids && !a->skipped_full; i++) {
+    CHECK_FOR_INTERRUPTS();
+    Datum one = PointerGetDatum(
+        construct_array(&tids[i], 1, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT));
+    BeginInternalSubTransaction(nullptr);
+    PG_TRY();
+    {
+      Change(a, one);
+      ReleaseCurrentSubTransaction();
+      MemoryContextSwitchTo(caller);
+      CurrentResourceOwner = owner;
+    }
+    PG_CATCH();
+    {
+      MemoryContextSwitchTo(caller);
+      ErrorData* edata = CopyErrorData();
+      FlushErrorState();
+      RollbackAndReleaseCurrentSubTransaction();
+      MemoryContextSwitchTo(caller);
+      CurrentResourceOwner = owner;
+      if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+          edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE || id_array == nullptr || i >= nids) {
+        ReThrowError(edata);
+      }
+      const char* id = DatumGetCString(DirectFunctionCall1(uuid_out, ids[i]));
+      ereport(LOG, (errmsg("jobkeeper cleanup skipped %s %s: %s", a->kind->row_kind, id,
+                           edata->message),
+                    errdetail("The row is left as it is; the next pass tries it again.")));
+      if (a->error[0] == '\0') {
+        snprintf(a->error, sizeof a->error, "%s %s skipped: %s", a->kind->row_kind, id,
+                 edata->message);
+      }
+      a->skipped->ids[a->skipped->count++] = *DatumGetUUIDP(ids[i]);
+      a->rows_skipped++;
+      a->skipped_full = a->skipped->count == kMaxSkipped;
+      FreeErrorData(edata);
+    }
+    PG_END_TRY();
+  }
+}
+
+// The attempt itself, inside its (sub)transaction with SPI connected.
+void RunAttempt(Attempt* a) {
+  if (a->guard_restore && RestoreConnected()) {
+    a->postponed = true;
+    return;
+  }
+  Datum* skipped = static_cast<Datum*>(palloc(sizeof(Datum) * (a->skipped->count + 1)));
+  for (int i = 0; i < a->skipped->count; i++) skipped[i] = UUIDPGetDatum(&a->skipped->ids[i]);
+  Oid types[3] = {TIMESTAMPTZOID, INT4OID, UUIDARRAYOID};
+  Datum values[3] = {a->cutoff, Int32GetDatum(a->limit),
+                     PointerGetDatum(construct_array(skipped, a->skipped->count, UUIDOID,
+                                                     UUID_LEN, false, TYPALIGN_CHAR))};
+  ExecuteOneRow(a->kind->lock_sql, 3, types, values);
+  SPITupleTable* locked = SPI_tuptable;
+  a->taken = ReadInt64(3);
+  if (a->taken > 0) {
+    bool isnull;
+    const Datum tids = SPI_getbinval(locked->vals[0], locked->tupdesc, 1, &isnull);
+    const Datum ids = SPI_getbinval(locked->vals[0], locked->tupdesc, 2, &isnull);
+    if (!a->one_by_one) {
+      Change(a, tids);
+    } else {
+      ChangeOneByOne(a, DatumGetArrayTypeP(tids), isnull ? nullptr : DatumGetArrayTypeP(ids));
+    }
+  }
+  // run_cleanup() keeps one SPI connection for every batch: free each batch's results.
+  SPI_freetuptable(locked);
+}
+
+// Runs an attempt in its own transaction (worker: under the batch timeout, committed on its
+// own) or in a subtransaction of the caller's (run_cleanup). A timeout is kTimedOut for the
+// worker and raised for run_cleanup (its own statement_timeout or a cancel); any other error
+// is rolled back and returned as kFailed with its message in a->error.
+Outcome RunIsolated(TxMode mode, Attempt* a) {
+  MemoryContext caller = CurrentMemoryContext;
+  ResourceOwner owner = CurrentResourceOwner;
+  const bool own = mode == TxMode::kTransactionPerBatch;
+  volatile Outcome outcome = Outcome::kDone;
+  if (own) {
+    SetCurrentStatementStartTimestamp();  // a worker sets it itself; now() inside is that time
+    StartTransactionCommand();
+    if (IsolationUsesXactSnapshot()) {  // the worker sets READ COMMITTED; kExpiredJobs needs it
+      elog(ERROR, "jobkeeper cleanup batch must run at READ COMMITTED");
+    }
+    PushActiveSnapshot(GetTransactionSnapshot());
+  } else {
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(caller);
+  }
   PG_TRY();
   {
-    char timeout[32];
-    snprintf(timeout, sizeof timeout, "%dms", jk::pg::cleanup_batch_timeout_ms);
-    SetConfigOption("lock_timeout", timeout, PGC_SUSET, PGC_S_SESSION);
-    enable_timeout_after(STATEMENT_TIMEOUT, jk::pg::cleanup_batch_timeout_ms);
-    *out = fn(cutoff, batch_size);
-    disable_timeout(STATEMENT_TIMEOUT, false);
+    if (own) {
+      SPI_connect();
+      char timeout[32];
+      snprintf(timeout, sizeof timeout, "%dms", jk::pg::cleanup_batch_timeout_ms);
+      SetConfigOption("lock_timeout", timeout, PGC_SUSET, PGC_S_SESSION);
+      enable_timeout_after(STATEMENT_TIMEOUT, jk::pg::cleanup_batch_timeout_ms);
+    }
+    RunAttempt(a);
+    if (own) {
+      disable_timeout(STATEMENT_TIMEOUT, false);
+      SPI_finish();
+      PopActiveSnapshot();
+      CommitTransactionCommand();
+    } else {
+      ReleaseCurrentSubTransaction();
+      CurrentResourceOwner = owner;
+    }
+    MemoryContextSwitchTo(caller);
   }
   PG_CATCH();
   {
-    disable_timeout(STATEMENT_TIMEOUT, false);
+    if (own) disable_timeout(STATEMENT_TIMEOUT, false);
     MemoryContextSwitchTo(caller);
     ErrorData* edata = CopyErrorData();
-    if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED &&
-        edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE) {
-      PG_RE_THROW();
-    }
-    ereport(LOG, (errmsg("jobkeeper cleanup batch timed out; retrying with a smaller batch"),
-                  errdetail("%s", edata->message)));
     FlushErrorState();
+    if (own) {
+      AbortCurrentTransaction();
+    } else {
+      RollbackAndReleaseCurrentSubTransaction();
+      CurrentResourceOwner = owner;
+    }
+    MemoryContextSwitchTo(caller);
+    const bool timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+                           edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+    if (timed_out && !own) ReThrowError(edata);
+    if (timed_out) {
+      ereport(LOG, (errmsg("jobkeeper cleanup batch timed out; retrying with a smaller batch"),
+                    errdetail("%s", edata->message)));
+      outcome = Outcome::kTimedOut;
+    } else {
+      strlcpy(a->error, edata->message, sizeof a->error);
+      outcome = Outcome::kFailed;
+    }
     FreeErrorData(edata);
-    AbortCurrentTransaction();
-    ok = false;
   }
   PG_END_TRY();
-  if (ok) {
-    SPI_finish();
-    PopActiveSnapshot();
-    CommitTransactionCommand();
-  }
-  MemoryContextSwitchTo(caller);
-  return ok;
+  return outcome;
 }
 
-// Repeats a batch until one takes fewer rows than asked for. Adds the batches' two counts to
-// *first and *second.
-void RunBatches(TxMode mode, BatchFn fn, Datum cutoff, int64* first, int64* second) {
-  int batch = jk::pg::cleanup_batch_size;
+// Repeats batches of kind until one takes fewer rows than asked for (or, once, after one
+// batch), adding the batches' two counts to *first and *second. A timeout halves the batch;
+// kMaxFloorTimeouts at the smallest size end the step with the error recorded. A batch that
+// fails otherwise is redone kSalvageRows rows at a time, one by one, and the failing rows are
+// skipped for the rest of the step.
+void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int first_batch,
+             CleanupCounts* counts, BetweenBatches between, int64* first, int64* second) {
+  const bool worker = mode == TxMode::kTransactionPerBatch;
+  Skipped skipped = {static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t) * kMaxSkipped)), 0};
+  int batch = first_batch;
+  int floor_timeouts = 0;
   for (;;) {
-    BatchResult r;
-    if (mode == TxMode::kCallerTransaction) {
-      r = fn(cutoff, batch);
-    } else if (!ExecuteBatchInOwnTransaction(fn, cutoff, batch, &r)) {
-      batch = jk::core::NextBatchSize(batch, true, jk::pg::cleanup_batch_size);
+    CHECK_FOR_INTERRUPTS();
+    if (between != nullptr) between(counts);  // may reload the settings
+    const int configured = once ? first_batch : jk::pg::cleanup_batch_size;
+    batch = std::min(batch, configured);
+    if (worker) pgstat_report_activity(STATE_RUNNING, kind.activity);
+    Attempt a = {};
+    a.kind = &kind;
+    a.cutoff = cutoff;
+    a.limit = batch;
+    a.guard_restore = worker;
+    a.skipped = &skipped;
+    Outcome outcome = RunIsolated(mode, &a);
+    if (outcome == Outcome::kFailed) {
+      ereport(LOG, (errmsg("jobkeeper cleanup batch failed; redoing it row by row"),
+                    errdetail("%s", a.error)));
+      NoteError(counts, a.error);
+      a = {};
+      a.kind = &kind;
+      a.cutoff = cutoff;
+      a.limit = std::min(batch, kSalvageRows);
+      a.one_by_one = true;
+      a.guard_restore = worker;
+      a.skipped = &skipped;
+      outcome = RunIsolated(mode, &a);
+      if (outcome == Outcome::kFailed) {  // not a row's fault: the step cannot go on
+        NoteError(counts, a.error);
+        break;
+      }
+    }
+    if (outcome == Outcome::kTimedOut) {
+      if (batch <= jk::core::NextBatchSize(batch, true, configured) &&
+          ++floor_timeouts >= kMaxFloorTimeouts) {
+        char message[kPassErrorLength];
+        snprintf(message, sizeof message,
+                 "%s: every batch timed out, the smallest (%d rows) %d times; the step ends "
+                 "and the next pass tries again", kind.activity, batch, kMaxFloorTimeouts);
+        ereport(WARNING, (errmsg("%s", message)));
+        NoteError(counts, message);
+        break;
+      }
+      batch = jk::core::NextBatchSize(batch, true, configured);
       continue;
     }
-    *first += r.first;
-    *second += r.second;
-    CHECK_FOR_INTERRUPTS();
+    if (a.postponed) {
+      counts->postponed = true;
+      break;
+    }
+    floor_timeouts = 0;
+    *first += a.first;
+    *second += a.second;
+    counts->rows_skipped += a.rows_skipped;
+    if (a.error[0] != '\0') NoteError(counts, a.error);
+    // Each batch's deletes reach the statistics at once (at most once a second), so that
+    // autovacuum sees them during a long pass.
+    if (worker) pgstat_report_stat(false);
+    if (a.skipped_full) {
+      NoteError(counts, "too many rows failed; the step ends and the next pass tries again");
+      break;
+    }
     // A short batch means nothing is left that this pass may take (rows skipped because
     // someone holds them wait for the next pass).
-    if (r.taken < batch) break;
-    batch = jk::core::NextBatchSize(batch, false, jk::pg::cleanup_batch_size);
+    if (once || a.taken < a.limit) break;
+    if (!a.one_by_one) batch = jk::core::NextBatchSize(batch, false, configured);
   }
+  pfree(skipped.ids);
 }
-
-Datum TimestampArg(jk::core::Micros t) { return TimestampTzGetDatum(t); }
 
 }  // namespace
 
 void RunLeasePass(TxMode mode, CleanupCounts* counts) {
   if (mode == TxMode::kCallerTransaction) SPI_connect();
-  RunBatches(mode, LeaseBatch, 0, &counts->leases_requeued, &counts->leases_failed);
+  for (const BatchKind* kind : {&kJobLeases, &kExportLeases}) {
+    RunStep(mode, *kind, 0, false, jk::pg::cleanup_batch_size, counts, nullptr,
+            &counts->leases_requeued, &counts->leases_failed);
+  }
   if (mode == TxMode::kCallerTransaction) SPI_finish();
 }
 
-void RunCleanupPass(TxMode mode, CleanupCounts* counts) {
+void RunLeaseBatch(int batch_size, CleanupCounts* counts) {
+  SPI_connect();
+  for (const BatchKind* kind : {&kJobLeases, &kExportLeases}) {
+    RunStep(TxMode::kCallerTransaction, *kind, 0, true, batch_size, counts, nullptr,
+            &counts->leases_requeued, &counts->leases_failed);
+  }
+  SPI_finish();
+}
+
+void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between) {
   RunLeasePass(mode, counts);
 
   const jk::core::RetentionSettings settings{
@@ -248,20 +365,23 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts) {
 
   if (mode == TxMode::kCallerTransaction) SPI_connect();
   int64 unused = 0;
+  const int size = jk::pg::cleanup_batch_size;
   // Exports first: a job goes only once it has no export left, so expired exports must be
   // gone before their jobs are looked at.
-  if (cutoffs.exports_enabled) {
-    RunBatches(mode, ExportBatch, TimestampArg(cutoffs.export_cutoff), &counts->exports_deleted,
-               &unused);
+  if (cutoffs.exports_enabled && !counts->postponed) {
+    RunStep(mode, kExpiredExports, TimestampTzGetDatum(cutoffs.export_cutoff), false, size,
+            counts, between, &counts->exports_deleted, &unused);
   }
-  if (cutoffs.jobs_enabled) {
-    RunBatches(mode, JobBatch, TimestampArg(cutoffs.job_cutoff), &counts->jobs_deleted, &unused);
+  if (cutoffs.jobs_enabled && !counts->postponed) {
+    RunStep(mode, kExpiredJobs, TimestampTzGetDatum(cutoffs.job_cutoff), false, size, counts,
+            between, &counts->jobs_deleted, &unused);
   }
-  if (jk::pg::deleted_files_retention_s >= 0) {
+  if (jk::pg::deleted_files_retention_s >= 0 && !counts->postponed) {
     const jk::core::RetentionCutoffs files = jk::core::ComputeCutoffs(
         GetCurrentTimestamp(),
         {int64{jk::pg::deleted_files_retention_s} * USECS_PER_SEC, jk::core::kKeepForever});
-    RunBatches(mode, DeletedFilesBatch, TimestampArg(files.job_cutoff), &unused, &unused);
+    RunStep(mode, kOldDeletedFiles, TimestampTzGetDatum(files.job_cutoff), false, size, counts,
+            between, &unused, &unused);
   }
   if (mode == TxMode::kCallerTransaction) SPI_finish();
 }
@@ -269,22 +389,44 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts) {
 void RecordCleanupRun(const char* source, int64 started_at, const CleanupCounts& c,
                       const char* error) {
   SPI_connect();
-  Oid types[8] = {TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT4OID};
-  Datum values[8] = {CStringGetTextDatum(source), TimestampTzGetDatum(started_at),
+  Oid types[9] = {TEXTOID,  TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID,
+                  INT8OID, INT8OID,        TEXTOID, INT4OID};
+  Datum values[9] = {CStringGetTextDatum(source), TimestampTzGetDatum(started_at),
                      Int64GetDatum(c.jobs_deleted), Int64GetDatum(c.exports_deleted),
                      Int64GetDatum(c.leases_requeued), Int64GetDatum(c.leases_failed),
+                     Int64GetDatum(c.rows_skipped),
                      error != nullptr ? CStringGetTextDatum(error) : (Datum)0,
                      Int32GetDatum(jk::pg::cleanup_history)};
-  const char nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', error != nullptr ? ' ' : 'n', ' '};
+  const char nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', error != nullptr ? ' ' : 'n', ' '};
   if (SPI_execute_with_args(
           "WITH run AS (INSERT INTO jobkeeper.cleanup_runs (source, started_at, finished_at,"
-          " jobs_deleted, exports_deleted, leases_requeued, leases_failed, error)"
-          " VALUES ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7) RETURNING id)"
+          " jobs_deleted, exports_deleted, leases_requeued, leases_failed, rows_skipped, error)"
+          " VALUES ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7, $8) RETURNING id)"
           " DELETE FROM jobkeeper.cleanup_runs r"
-          "  WHERE r.id <= (SELECT run.id FROM run) - $8",
-          8, types, values, nulls, false, 0) != SPI_OK_DELETE) {
+          "  WHERE r.id <= (SELECT run.id FROM run) - $9",
+          9, types, values, nulls, false, 0) != SPI_OK_DELETE) {
     elog(ERROR, "could not record the jobkeeper cleanup run");
   }
+  SPI_finish();
+}
+
+bool PgRestoreConnected() {
+  SPI_connect();
+  const bool connected = RestoreConnected();
+  SPI_finish();
+  return connected;
+}
+
+void ReadWaitingFiles(int64* count, int64* oldest_at) {
+  SPI_connect();
+  ExecuteOneRow(
+      "SELECT coalesce(sum(cardinality(b.file_paths) - b.claimed), 0)::bigint,"
+      "       min(b.deleted_at) FROM jobkeeper.deleted_file_batches b",
+      0, nullptr, nullptr);
+  *count = ReadInt64(1);
+  bool isnull;
+  const Datum oldest = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+  *oldest_at = isnull ? 0 : DatumGetTimestampTz(oldest);
   SPI_finish();
 }
 

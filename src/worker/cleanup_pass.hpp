@@ -1,33 +1,56 @@
-// One retention cleanup pass (SPEC section 5), shared by run_cleanup() and the worker.
+// One retention cleanup pass (SPEC section 5), shared by run_cleanup(), expire_leases() and
+// the worker.
 #pragma once
 
 #include <cstdint>
 
 namespace jk::worker {
 
+inline constexpr int kPassErrorLength = 256;
+
 struct CleanupCounts {
   std::int64_t jobs_deleted;
   std::int64_t exports_deleted;
   std::int64_t leases_requeued;
   std::int64_t leases_failed;
+  std::int64_t rows_skipped;       // rows whose change failed; left for the next pass
+  bool postponed;                  // the deletes waited for a pg_restore (worker only)
+  char error[kPassErrorLength];    // the pass's first error, "" when none
 };
 
-// How a pass uses transactions: run_cleanup() works inside its caller's transaction; the
-// worker commits each batch on its own, under a statement and lock timeout, and halves the
-// batch after a timeout instead of failing.
+// How a pass uses transactions: run_cleanup() works inside its caller's transaction, each
+// batch in a subtransaction; the worker commits each batch on its own, under a statement and
+// lock timeout, and halves the batch after a timeout instead of failing. Either way a batch
+// that fails for another reason is redone row by row, and the rows that fail are skipped.
 enum class TxMode { kCallerTransaction, kTransactionPerBatch };
 
+// What the worker does between two batches of a pass (apply a reload, keep the lease checks'
+// cadence); null for run_cleanup().
+using BetweenBatches = void (*)(CleanupCounts* counts);
+
 // Re-queues expired leases, deletes expired exports and jobs (recording their file paths in
-// deleted_files) and trims deleted_files, all in batches, with the settings now in effect.
-// Must run connected to a database with the extension, with SPI not yet connected.
-void RunCleanupPass(TxMode mode, CleanupCounts* counts);
+// deleted_files) and trims deleted_files when that is configured, all in batches, with the
+// settings now in effect. Must run connected to a database with the extension, with SPI not
+// yet connected.
+void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between);
 
 // Re-queues expired leases only (the worker's frequent check); adds to counts.
 void RunLeasePass(TxMode mode, CleanupCounts* counts);
+
+// Re-queues up to batch_size expired job leases and as many export leases, in the caller's
+// transaction (expire_leases()); adds to counts.
+void RunLeaseBatch(int batch_size, CleanupCounts* counts);
 
 // Appends a row to cleanup_runs (error may be null) and trims it to cleanup_history rows,
 // in the current transaction.
 void RecordCleanupRun(const char* source, std::int64_t started_at, const CleanupCounts& counts,
                       const char* error);
+
+// True when a pg_restore session is connected to this database (in the current transaction).
+bool PgRestoreConnected();
+
+// Reads how many deleted_files entries wait to be claimed and when the oldest was recorded
+// (0 when none), in the current transaction.
+void ReadWaitingFiles(std::int64_t* count, std::int64_t* oldest_at);
 
 }  // namespace jk::worker

@@ -1,5 +1,6 @@
 // The worker of one database: re-queues expired leases every lease_check_interval and runs
-// the retention cleanup every cleanup_interval, reporting in shared memory and cleanup_runs.
+// the retention cleanup every cleanup_interval, reporting in its shared slot, in
+// pg_stat_activity, in the cumulative statistics and in cleanup_runs.
 #include <cstring>
 
 #include "core/retention.hpp"
@@ -34,20 +35,34 @@ namespace {
 
 using jk::worker::DatabaseSlot;
 
-DatabaseSlot* my_slot = nullptr;
+int my_slot = -1;             // index of this database's slot, given by the launcher
+TimestampTz next_lease = 0;   // when the lease check is next due
+bool restore_logged = false;  // "waiting for pg_restore" said for the current restore
+char datname[NAMEDATALEN];    // this database's name when the worker started
 
-// Updates this worker's slot under the lock.
+// Updates this worker's slot under the lock, as long as the slot is still this database's
+// (the launcher frees it when the database goes).
 template <typename Update>
 void Report(Update update) {
   jk::worker::SharedState* st = jk::worker::State();
   LWLockAcquire(st->lock, LW_EXCLUSIVE);
-  update(my_slot);
+  DatabaseSlot* slot = &st->slots[my_slot];
+  if (slot->in_use && slot->dboid == MyDatabaseId) update(slot);
   LWLockRelease(st->lock);
 }
 
-void ClearPidAtExit(int, Datum) {
-  if (my_slot != nullptr) Report([](DatabaseSlot* s) { s->pid = 0; });
+void SetActivity(const char* activity) {
+  Report([&](DatabaseSlot* s) { strlcpy(s->activity, activity, sizeof s->activity); });
 }
+
+void ClearPidAtExit(int, Datum) {
+  Report([](DatabaseSlot* s) {
+    s->pid = 0;
+    s->activity[0] = '\0';
+  });
+}
+
+int64 Seconds(int s) { return int64{s} * USECS_PER_SEC; }
 
 enum class Installed { kMissing, kOtherVersion, kReady };
 
@@ -85,25 +100,89 @@ void ReloadSettings() {
   CommitTransactionCommand();
 }
 
+// True when a pg_restore is connected to this database: the worker then waits (logged once).
+bool RestoreConnected() {
+  SetCurrentStatementStartTimestamp();
+  StartTransactionCommand();
+  PushActiveSnapshot(GetTransactionSnapshot());
+  const bool connected = jk::worker::PgRestoreConnected();
+  PopActiveSnapshot();
+  CommitTransactionCommand();
+  if (connected && !restore_logged) {
+    ereport(LOG, (errmsg("jobkeeper worker waits: pg_restore is connected to database \"%s\"",
+                         datname),
+                  errdetail("Retention and the lease checks resume once it has finished.")));
+  }
+  restore_logged = connected;
+  return connected;
+}
+
+// Between two batches of a cleanup pass: a reload applies at once, and the lease check keeps
+// its cadence however long the pass takes.
+void BetweenBatches(jk::worker::CleanupCounts* counts) {
+  if (ConfigReloadPending) {
+    ConfigReloadPending = false;
+    ReloadSettings();
+  }
+  if (GetCurrentTimestamp() >= next_lease) {
+    jk::worker::RunLeasePass(jk::worker::TxMode::kTransactionPerBatch, counts);
+    next_lease = GetCurrentTimestamp() + Seconds(jk::pg::lease_check_interval_s);
+  }
+}
+
+// Records the waiting deleted_files entries in the slot.
+void ReportWaitingFiles() {
+  int64 count = 0;
+  int64 oldest = 0;
+  SetCurrentStatementStartTimestamp();
+  StartTransactionCommand();
+  PushActiveSnapshot(GetTransactionSnapshot());
+  jk::worker::ReadWaitingFiles(&count, &oldest);
+  PopActiveSnapshot();
+  CommitTransactionCommand();
+  Report([&](DatabaseSlot* s) {
+    s->files_waiting = count;
+    s->oldest_file_at = oldest;
+  });
+}
+
 // Runs a pass (cleanup or leases only); on an error, logs it, records it and carries on.
-void RunPass(bool full, MemoryContext pass_context) {
+// Returns false when it waited for a pg_restore instead.
+bool RunPass(bool full, MemoryContext pass_context) {
   jk::worker::CleanupCounts counts = {};
   const TimestampTz started = GetCurrentTimestamp();
   MemoryContext old = MemoryContextSwitchTo(pass_context);
-  char error[jk::worker::kErrorLength] = "";
   PG_TRY();
   {
-    if (full) {
-      jk::worker::RunCleanupPass(jk::worker::TxMode::kTransactionPerBatch, &counts);
+    if (RestoreConnected()) {
+      counts.postponed = true;
+    } else if (full) {
+      SetActivity("cleanup");
+      jk::worker::RunCleanupPass(jk::worker::TxMode::kTransactionPerBatch, &counts,
+                                 BetweenBatches);
     } else {
+      SetActivity("lease check");
       jk::worker::RunLeasePass(jk::worker::TxMode::kTransactionPerBatch, &counts);
     }
+    pgstat_report_activity(STATE_RUNNING, "jobkeeper: recording the pass");
+    const bool changed = counts.jobs_deleted + counts.exports_deleted + counts.leases_requeued +
+                             counts.leases_failed + counts.rows_skipped > 0;
+    const bool failed = counts.error[0] != '\0';
+    if (!counts.postponed && (full || changed || failed)) {
+      SetCurrentStatementStartTimestamp();
+      StartTransactionCommand();
+      PushActiveSnapshot(GetTransactionSnapshot());
+      jk::worker::RecordCleanupRun("worker", started, counts, failed ? counts.error : nullptr);
+      PopActiveSnapshot();
+      CommitTransactionCommand();
+    }
+    if (!counts.postponed) ReportWaitingFiles();
   }
   PG_CATCH();
   {
     MemoryContextSwitchTo(pass_context);
     ErrorData* edata = CopyErrorData();
-    strlcpy(error, edata->message, sizeof error);
+    strlcpy(counts.error, edata->message, sizeof counts.error);
     EmitErrorReport();
     FlushErrorState();
     AbortCurrentTransaction();
@@ -111,42 +190,61 @@ void RunPass(bool full, MemoryContext pass_context) {
   PG_END_TRY();
   MemoryContextSwitchTo(old);
   MemoryContextReset(pass_context);
+  // What the pass deleted reaches the cumulative statistics now, not when the worker exits:
+  // autovacuum acts on it.
+  pgstat_report_stat(true);
 
-  const bool changed = counts.jobs_deleted + counts.exports_deleted + counts.leases_requeued +
-                           counts.leases_failed > 0;
-  if (full || changed || error[0] != '\0') {
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    jk::worker::RecordCleanupRun("worker", started, counts, error[0] != '\0' ? error : nullptr);
-    PopActiveSnapshot();
-    CommitTransactionCommand();
-  }
-  if (full) {
-    ereport(error[0] != '\0' ? WARNING : LOG,
+  const bool failed = counts.error[0] != '\0';
+  if (full && !counts.postponed) {
+    ereport(failed ? WARNING : LOG,
             (errmsg("jobkeeper cleanup in database \"%s\": %lld jobs and %lld exports deleted, "
-                    "%lld leases re-queued, %lld failed%s%s",
-                    my_slot->datname, (long long)counts.jobs_deleted,
+                    "%lld leases re-queued, %lld failed, %lld rows skipped%s%s",
+                    datname, (long long)counts.jobs_deleted,
                     (long long)counts.exports_deleted, (long long)counts.leases_requeued,
-                    (long long)counts.leases_failed, error[0] != '\0' ? "; error: " : "",
-                    error)));
+                    (long long)counts.leases_failed, (long long)counts.rows_skipped,
+                    failed ? "; error: " : "", counts.error)));
   }
   Report([&](DatabaseSlot* s) {
     s->rows_deleted += counts.jobs_deleted + counts.exports_deleted;
-    if (full) s->last_run = started;
-    if (error[0] != '\0') strlcpy(s->last_error, error, sizeof s->last_error);
+    if (full && !counts.postponed) s->last_run = started;
+    if (failed) strlcpy(s->last_error, counts.error, sizeof s->last_error);
+    strlcpy(s->activity, counts.postponed ? "waiting for pg_restore" : "idle",
+            sizeof s->activity);
   });
+  return !counts.postponed;
+}
+
+// Takes this worker's slot; false when it must not run (slot not ours, or the database is
+// held by a command that needs it alone).
+bool Attach(Oid dboid) {
+  jk::worker::SharedState* st = jk::worker::State();
+  bool ok = false;
+  LWLockAcquire(st->lock, LW_EXCLUSIVE);
+  if (my_slot >= 0 && my_slot < st->slot_count && st->slots[my_slot].in_use &&
+      st->slots[my_slot].dboid == dboid && !jk::worker::IsHeld(st, dboid)) {
+    DatabaseSlot* slot = &st->slots[my_slot];
+    slot->pid = MyProcPid;
+    slot->last_error[0] = '\0';
+    strlcpy(slot->activity, "starting", sizeof slot->activity);
+    ok = true;
+  }
+  LWLockRelease(st->lock);
+  return ok;
 }
 
 }  // namespace
 
-// The worker's entry point; bgw_main_arg is the database's OID.
+// The worker's entry point; bgw_main_arg is the database's OID, bgw_extra its slot index.
 void jobkeeper_worker_main(Datum arg) {
   const Oid dboid = DatumGetObjectId(arg);
+  std::memcpy(&my_slot, MyBgworkerEntry->bgw_extra, sizeof my_slot);
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   pqsignal(SIGTERM, die);  // ends the worker; the launcher starts it again later
   BackgroundWorkerUnblockSignals();
   BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+  // A DROP, RENAME or TEMPLATE copy of this database may have begun while we connected.
+  if (!Attach(dboid)) proc_exit(0);
+  before_shmem_exit(ClearPidAtExit, 0);
   // The cleanup statements name every table with its schema; operators come from here.
   SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
   // Each batch deletes rows and records their files in one transaction, so a batch lost in a
@@ -155,26 +253,10 @@ void jobkeeper_worker_main(Datum arg) {
   // A batch checks its locked jobs for exports again with a snapshot taken after the locks,
   // which only READ COMMITTED gives, whatever default_transaction_isolation says.
   SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
-
-  jk::worker::SharedState* st = jk::worker::State();
-  LWLockAcquire(st->lock, LW_EXCLUSIVE);
-  my_slot = jk::worker::SlotFor(dboid);
-  if (my_slot != nullptr) {
-    my_slot->pid = MyProcPid;
-    my_slot->no_extension = false;
-    my_slot->checked_at = GetCurrentTimestamp();
-    my_slot->last_error[0] = '\0';
-  }
-  LWLockRelease(st->lock);
-  if (my_slot == nullptr) {
-    ereport(LOG, (errmsg("jobkeeper worker has no free slot for database %u", dboid)));
-    proc_exit(0);
-  }
-  before_shmem_exit(ClearPidAtExit, 0);
   {
     StartTransactionCommand();
-    const char* name = get_database_name(dboid);
-    Report([&](DatabaseSlot* s) { strlcpy(s->datname, name, NAMEDATALEN); });
+    strlcpy(datname, get_database_name(dboid), NAMEDATALEN);
+    Report([&](DatabaseSlot* s) { strlcpy(s->datname, datname, NAMEDATALEN); });
     CommitTransactionCommand();
   }
 
@@ -184,7 +266,6 @@ void jobkeeper_worker_main(Datum arg) {
   bool mismatch_logged = false;
   TimestampTz last_cleanup_start = 0;
   TimestampTz next_cleanup = 0;  // a run right after start
-  TimestampTz next_lease = 0;
   for (;;) {
     CHECK_FOR_INTERRUPTS();
     if (ConfigReloadPending) {
@@ -192,7 +273,7 @@ void jobkeeper_worker_main(Datum arg) {
       ReloadSettings();
       // A new interval applies at once, counted from the last run.
       next_cleanup = jk::core::NextRunAt(last_cleanup_start,
-                                         int64{jk::pg::cleanup_interval_s} * USECS_PER_SEC,
+                                         Seconds(jk::pg::cleanup_interval_s),
                                          GetCurrentTimestamp());
     }
     char version[64] = "";
@@ -202,11 +283,9 @@ void jobkeeper_worker_main(Datum arg) {
         ereport(announced ? LOG : DEBUG1,
                 (errmsg("jobkeeper worker stopping: the extension is not installed in this "
                         "database")));
-        Report([](DatabaseSlot* s) {
-          s->no_extension = true;
-          s->checked_at = GetCurrentTimestamp();
-        });
-        proc_exit(0);  // the launcher probes this database again later
+        // The launcher frees the slot once it sees the worker gone, and probes again later.
+        Report([](DatabaseSlot* s) { s->state = jk::worker::SlotState::kNoExtension; });
+        proc_exit(0);
         break;
       case Installed::kOtherVersion:
         if (!mismatch_logged) {
@@ -215,25 +294,31 @@ void jobkeeper_worker_main(Datum arg) {
                         errhint("Run ALTER EXTENSION jobkeeper UPDATE.")));
           mismatch_logged = true;
         }
+        SetActivity("waiting for ALTER EXTENSION jobkeeper UPDATE");
         break;
       case Installed::kReady: {
         if (!announced) {
           ereport(LOG, (errmsg("jobkeeper worker started")));
+          Report([](DatabaseSlot* s) { s->state = jk::worker::SlotState::kServed; });
           announced = true;
         }
         mismatch_logged = false;
         ready = true;
         TimestampTz now = GetCurrentTimestamp();
         if (now >= next_cleanup) {
-          last_cleanup_start = now;
-          RunPass(true, pass_context);
+          const bool ran = RunPass(true, pass_context);
           now = GetCurrentTimestamp();
-          next_cleanup = jk::core::NextRunAt(
-              last_cleanup_start, int64{jk::pg::cleanup_interval_s} * USECS_PER_SEC, now);
-          next_lease = now + int64{jk::pg::lease_check_interval_s} * USECS_PER_SEC;
+          if (ran) {
+            last_cleanup_start = now;
+            next_cleanup = jk::core::NextRunAt(last_cleanup_start,
+                                               Seconds(jk::pg::cleanup_interval_s), now);
+          } else {  // waited for a pg_restore: try again soon
+            next_cleanup = now + Seconds(jk::pg::lease_check_interval_s);
+          }
+          next_lease = now + Seconds(jk::pg::lease_check_interval_s);
         } else if (now >= next_lease) {
           RunPass(false, pass_context);
-          next_lease = GetCurrentTimestamp() + int64{jk::pg::lease_check_interval_s} * USECS_PER_SEC;
+          next_lease = GetCurrentTimestamp() + Seconds(jk::pg::lease_check_interval_s);
         }
         const TimestampTz due = next_cleanup;
         Report([&](DatabaseSlot* s) { s->next_run = due; });

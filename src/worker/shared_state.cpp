@@ -1,10 +1,14 @@
-// The workers' shared memory: allocation at startup and slot lookup.
+// The workers' shared memory: allocation at startup and the hold check.
 #include "worker/shared_state.hpp"
 
+#include <cstddef>
 #include <cstring>
+
+#include "pg/settings.hpp"
 
 extern "C" {
 #include "storage/ipc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 }
 
@@ -14,38 +18,38 @@ namespace {
 
 SharedState* state = nullptr;
 
+Size SharedStateSize() {
+  return add_size(offsetof(SharedState, slots),
+                  mul_size(sizeof(DatabaseSlot), static_cast<Size>(jk::pg::max_databases)));
+}
+
 }  // namespace
 
 void RequestSharedState() {
-  RequestAddinShmemSpace(MAXALIGN(sizeof(SharedState)));
+  RequestAddinShmemSpace(MAXALIGN(SharedStateSize()));
   RequestNamedLWLockTranche("jobkeeper", 1);
 }
 
 void AttachSharedState() {
   bool found;
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-  state = static_cast<SharedState*>(ShmemInitStruct("jobkeeper", sizeof(SharedState), &found));
+  state = static_cast<SharedState*>(ShmemInitStruct("jobkeeper", SharedStateSize(), &found));
   if (!found) {
-    std::memset(state, 0, sizeof(SharedState));
+    std::memset(state, 0, SharedStateSize());
     state->lock = &(GetNamedLWLockTranche("jobkeeper"))->lock;
+    state->slot_count = jk::pg::max_databases;
   }
   LWLockRelease(AddinShmemInitLock);
 }
 
 SharedState* State() { return state; }
 
-DatabaseSlot* SlotFor(Oid dboid) {
-  DatabaseSlot* free_slot = nullptr;
-  for (DatabaseSlot& slot : state->slots) {
-    if (slot.in_use && slot.dboid == dboid) return &slot;
-    if (!slot.in_use && free_slot == nullptr) free_slot = &slot;
+bool IsHeld(const SharedState* st, Oid dboid) {
+  for (const DatabaseHold& hold : st->holds) {
+    // A backend that died between taking and releasing its hold leaves it behind: void.
+    if (hold.dboid == dboid && BackendPidGetProc(hold.pid) != nullptr) return true;
   }
-  if (free_slot != nullptr) {
-    std::memset(free_slot, 0, sizeof(DatabaseSlot));
-    free_slot->in_use = true;
-    free_slot->dboid = dboid;
-  }
-  return free_slot;
+  return false;
 }
 
 }  // namespace jk::worker

@@ -1,5 +1,6 @@
-// Shared memory for the workers: one slot per database, so that worker_status can be read
-// from any database. Exists only when the library is preloaded.
+// Shared memory for the workers: one slot per served database, so that worker_status can be
+// read from any database, and the holds that keep a database's worker away while a DROP,
+// RENAME, TEMPLATE copy or SET TABLESPACE of it runs. Exists only when the library is preloaded.
 #pragma once
 
 #include "pg/postgres.hpp"
@@ -12,28 +13,49 @@ extern "C" {
 
 namespace jk::worker {
 
-inline constexpr int kMaxDatabases = 64;
 inline constexpr int kErrorLength = 256;
+inline constexpr int kActivityLength = 64;
+// Database commands on different databases that may hold their database at the same time.
+inline constexpr int kMaxHolds = 32;
 
-// What one database's worker last reported; written by that worker under the lock.
+// What a slot's worker has found out about its database.
+enum class SlotState : int {
+  kProbing,      // started; has not looked for the extension yet
+  kServed,       // the extension is installed: the worker serves the database
+  kNoExtension,  // no extension: the worker has exited, the launcher frees the slot
+};
+
+// One database's slot. The launcher alone takes and frees slots (in_use, dboid, datname); the
+// worker it started for the slot writes the rest, under the lock.
 struct DatabaseSlot {
   bool in_use;
   Oid dboid;
   char datname[NAMEDATALEN];
-  int pid;                 // 0 when not running
-  bool no_extension;       // the last worker found no jobkeeper here
-  TimestampTz checked_at;  // when the worker last started (or found no extension)
+  SlotState state;
+  int pid;  // 0 when not running
   TimestampTz last_run;
   TimestampTz next_run;
   char last_error[kErrorLength];
+  char activity[kActivityLength];  // what the worker is doing, e.g. "waiting for pg_restore"
   int64 rows_deleted;
+  int64 files_waiting;          // deleted_files entries not yet claimed, as of the last check
+  TimestampTz oldest_file_at;   // deleted_at of the oldest one, 0 when none
+};
+
+// A database that a backend's command needs without the worker: no worker may start there
+// while the hold lasts. A hold whose backend has exited is void.
+struct DatabaseHold {
+  Oid dboid;  // InvalidOid when the entry is free
+  int pid;
 };
 
 struct SharedState {
   LWLock* lock;
   Latch* launcher_latch;  // set by CREATE EXTENSION to start a worker without waiting
-  bool rescan_all;        // set with the latch: check databases marked no_extension again
-  DatabaseSlot slots[kMaxDatabases];
+  bool rescan_all;        // set with the latch: check databases without the extension again
+  DatabaseHold holds[kMaxHolds];
+  int slot_count;         // jobkeeper.max_databases at server start
+  DatabaseSlot slots[FLEXIBLE_ARRAY_MEMBER];
 };
 
 // Reserves the shared memory (from shmem_request_hook).
@@ -45,8 +67,7 @@ void AttachSharedState();
 // Returns the shared state, or null when the library was not preloaded.
 SharedState* State();
 
-// Returns the slot of dboid, taking a free one for it if needed (caller holds the lock
-// exclusively); null when every slot is taken.
-DatabaseSlot* SlotFor(Oid dboid);
+// True when a live backend holds dboid (caller holds the lock).
+bool IsHeld(const SharedState* st, Oid dboid);
 
 }  // namespace jk::worker

@@ -11,7 +11,10 @@ CREATE TABLE jobkeeper.jobs (
   file_name        varchar(255) NOT NULL CONSTRAINT jobs_file_name_not_empty CHECK (file_name <> ''),
   file_path        text NOT NULL CONSTRAINT jobs_file_path_not_empty CHECK (file_path <> ''),
   file_hash        varchar(64) CONSTRAINT jobs_file_hash_format CHECK (jobkeeper.is_sha256_hex(file_hash)),
-  queue            text NOT NULL DEFAULT 'default' CONSTRAINT jobs_queue_not_empty CHECK (queue <> ''),
+  -- At most 255 characters (SPEC section 2): the queue goes into every event's payload, which
+  -- NOTIFY caps at 8000 bytes; a longer one would make each change of its job fail.
+  queue            text NOT NULL DEFAULT 'default' CONSTRAINT jobs_queue_not_empty CHECK (queue <> '')
+                     CONSTRAINT jobs_queue_length CHECK (char_length(queue) <= 255),
   status           text NOT NULL DEFAULT 'pending' CONSTRAINT jobs_status_valid
                      CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),
   workflow_state   varchar(50),

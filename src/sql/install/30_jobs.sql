@@ -22,6 +22,9 @@ BEGIN
     RAISE EXCEPTION 'file_path of "%" must not be empty', submit_job.file_name USING ERRCODE = '22023';
   ELSIF submit_job.queue IS NULL OR submit_job.queue = '' THEN
     RAISE EXCEPTION 'queue must not be empty' USING ERRCODE = '22023';
+  ELSIF char_length(submit_job.queue) > 255 THEN
+    RAISE EXCEPTION 'queue "%..." of "%" is % characters long, more than 255',
+      left(submit_job.queue, 40), submit_job.file_name, char_length(submit_job.queue) USING ERRCODE = '22023';
   ELSIF submit_job.priority IS NULL THEN
     RAISE EXCEPTION 'priority must not be null' USING ERRCODE = '22023';
   ELSIF submit_job.run_after IS NULL THEN

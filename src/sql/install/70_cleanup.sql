@@ -1,6 +1,7 @@
 -- Retention bookkeeping (SPEC section 5): files left to delete, and the history of runs.
--- Both are bounded: the cleanup trims cleanup_runs to jobkeeper.cleanup_history rows and
--- drops deleted_files entries nobody claimed within jobkeeper.deleted_files_retention.
+-- cleanup_runs is bounded: the cleanup trims it to jobkeeper.cleanup_history rows. Paths wait in
+-- deleted_files until claimed (a path dropped is a file orphaned on disk), unless
+-- jobkeeper.deleted_files_retention is set.
 
 -- Paths are stored per cleanup batch, up to 1000 to a row, as arrays: one row per deleted
 -- path made recording them cost more than the deletes themselves (bench/run.sh retention).
@@ -45,6 +46,7 @@ CREATE TABLE jobkeeper.cleanup_runs (
   exports_deleted bigint NOT NULL DEFAULT 0,
   leases_requeued bigint NOT NULL DEFAULT 0,
   leases_failed   bigint NOT NULL DEFAULT 0,
+  rows_skipped    bigint NOT NULL DEFAULT 0,
   error           text
 ) WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
         autovacuum_vacuum_cost_delay = 0);  -- trimmed after every run
@@ -100,16 +102,24 @@ CREATE FUNCTION jobkeeper.run_cleanup(
 COMMENT ON FUNCTION jobkeeper.run_cleanup() IS
   'runs the background worker''s cleanup now, in this transaction, with this session''s settings; recorded in cleanup_runs';
 
+-- Any role may call the function, but it answers only roles that may SELECT from the view:
+-- a view runs the functions it calls with the reader's rights, so EXECUTE alone cannot be
+-- the gate.
 CREATE FUNCTION jobkeeper._worker_status(
   OUT datname text, OUT running boolean, OUT pid integer, OUT last_run timestamptz,
-  OUT next_run timestamptz, OUT last_error text, OUT rows_deleted bigint)
+  OUT next_run timestamptz, OUT last_error text, OUT rows_deleted bigint,
+  OUT files_waiting bigint, OUT oldest_file_at timestamptz, OUT activity text)
   RETURNS SETOF record
   LANGUAGE c VOLATILE
   AS 'MODULE_PATHNAME', 'jobkeeper_worker_status';
-COMMENT ON FUNCTION jobkeeper._worker_status() IS 'internal: reads the workers'' shared memory';
-CREATE VIEW jobkeeper.worker_status AS SELECT * FROM jobkeeper._worker_status();
+COMMENT ON FUNCTION jobkeeper._worker_status() IS
+  'internal: reads the workers'' shared memory, for roles that may read jobkeeper.worker_status';
+CREATE VIEW jobkeeper.worker_status AS
+  SELECT w.datname, w.running, w.pid, w.last_run, w.next_run, w.last_error, w.rows_deleted,
+         w.files_waiting, now() - w.oldest_file_at AS oldest_file_age, w.activity
+    FROM jobkeeper._worker_status() w;
 COMMENT ON VIEW jobkeeper.worker_status IS
-  'one row per database with a jobkeeper worker (needs shared_preload_libraries = ''jobkeeper''), visible from any database';
+  'one row per database with a jobkeeper worker (needs shared_preload_libraries = ''jobkeeper''), visible from any database; files_waiting and oldest_file_age count deleted_files entries not yet claimed, as of the worker''s last check';
 
 CREATE FUNCTION jobkeeper._wake_launcher() RETURNS void
   LANGUAGE c VOLATILE

@@ -1,0 +1,116 @@
+// The statements of a cleanup pass. Each kind of batch is two statements: one locks up to a
+// batch of rows with SKIP LOCKED and returns their ctids and ids, the other changes the locked
+// rows, found by ctid (a TID scan). Joining the change to the locking query instead lets the
+// planner hash the whole table for every batch, which made a cleanup quadratic. Locked rows
+// cannot change under us, so their ctids stay valid until the change; and the change can be
+// redone one row at a time when the batch fails, so that one bad row is skipped alone.
+#pragma once
+
+namespace jk::worker {
+
+// One kind of batch.
+struct BatchKind {
+  const char* activity;  // what pg_stat_activity shows while it runs
+  const char* row_kind;  // "job" or "export", for messages
+  // ($1 timestamptz cutoff, $2 integer limit, $3 uuid[] rows to skip) -> (tid[], uuid[], bigint)
+  const char* lock_sql;
+  // ($1 tid[] locked rows) -> (bigint, bigint): the two counts the kind reports
+  const char* change_sql;
+};
+
+// Expired leases: processing rows whose lease ended go back to pending, or to failed once
+// their attempts are used up; a job's expiry is appended to its errors. Returns (requeued,
+// failed). The cutoff is unused: a lease ends at now().
+inline constexpr BatchKind kJobLeases = {
+    "jobkeeper: re-queuing expired job leases", "job",
+    "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
+    "  SELECT j.ctid AS tid, j.id FROM jobkeeper.jobs j"
+    "   WHERE j.status = 'processing' AND j.lease_expires_at < now() AND j.id <> ALL ($3)"
+    "   ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
+    "WITH done AS (UPDATE jobkeeper.jobs j"
+    "   SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,"
+    "       error_message = 'lease expired',"
+    "       errors = j.errors || jsonb_build_array(jsonb_build_object("
+    "                  'attempt', j.attempts, 'at', now(), 'error', 'lease expired')),"
+    "       run_after = now()"
+    " WHERE j.ctid = ANY ($1) RETURNING j.status)"
+    " SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'failed')"
+    "   FROM done"};
+
+inline constexpr BatchKind kExportLeases = {
+    "jobkeeper: re-queuing expired export leases", "export",
+    "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
+    "  SELECT e.ctid AS tid, e.id FROM jobkeeper.export_jobs e"
+    "   WHERE e.status = 'processing' AND e.lease_expires_at < now() AND e.id <> ALL ($3)"
+    "   ORDER BY e.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
+    "WITH done AS (UPDATE jobkeeper.export_jobs e"
+    "   SET status = CASE WHEN e.attempts >= e.max_attempts THEN 'failed' ELSE 'pending' END,"
+    "       error_message = 'lease expired'"
+    " WHERE e.ctid = ANY ($1) RETURNING e.status)"
+    " SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'failed')"
+    "   FROM done"};
+
+// The deleted rows' paths go to deleted_file_batches, up to 1000 to a row.
+#define JK_RECORD_PATHS(kind, source)                                                    \
+  "INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths)"               \
+  " SELECT '" kind "', array_agg(g.id), array_agg(g.file_path)"                          \
+  "   FROM (SELECT s.id, s.file_path, (row_number() OVER () - 1) / 1000 AS chunk"        \
+  "           FROM " source " s WHERE s.file_path IS NOT NULL) g GROUP BY g.chunk"
+
+// Finished exports older than the cutoff. Returns (deleted, 0).
+inline constexpr BatchKind kExpiredExports = {
+    "jobkeeper: deleting expired exports", "export",
+    "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
+    "  SELECT e.ctid AS tid, e.id FROM jobkeeper.export_jobs e"
+    "   WHERE e.finished_at <= $1 AND e.status IN ('completed', 'failed', 'cancelled')"
+    "     AND e.id <> ALL ($3)"
+    "   ORDER BY e.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
+    "WITH gone AS (DELETE FROM jobkeeper.export_jobs e WHERE e.ctid = ANY ($1)"
+    "    RETURNING e.id, e.file_path),"
+    " files AS (" JK_RECORD_PATHS("export", "gone") ")"
+    " SELECT count(*), 0::bigint FROM gone"};
+
+// Jobs finished at or before the cutoff that have no export left: the export step ran first
+// and took the expired ones; any other export keeps its job. The "OFFSET 0" keeps each NOT
+// EXISTS a per-row index probe rather than a hash anti-join over every export. The change,
+// with a snapshot taken after the locks, deletes the locked jobs that still have no export:
+// an export committed between the lock statement's snapshot and its lock shows up there and
+// keeps its job, and none can be added once the job is locked (the foreign key check needs a
+// lock that conflicts with ours). So the ON DELETE CASCADE finds nothing to delete whose path
+// would go unrecorded, and never takes an active export. Returns (deleted, 0).
+inline constexpr BatchKind kExpiredJobs = {
+    "jobkeeper: deleting expired jobs", "job",
+    "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
+    "  SELECT j.ctid AS tid, j.id FROM jobkeeper.jobs j"
+    "   WHERE j.finished_at <= $1 AND j.status IN ('completed', 'failed', 'cancelled')"
+    "     AND j.id <> ALL ($3)"
+    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
+    "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
+    "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"
+    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
+    "    RETURNING j.id, j.file_path),"
+    " files AS (" JK_RECORD_PATHS("job", "gone") ")"
+    " SELECT count(*), 0::bigint FROM gone"};
+#undef JK_RECORD_PATHS
+
+// Unclaimed path batches recorded at or before the cutoff (only when
+// jobkeeper.deleted_files_retention is set). They have no uuid: none is skipped alone.
+inline constexpr BatchKind kOldDeletedFiles = {
+    "jobkeeper: dropping old deleted_files entries", "deleted_files batch",
+    "SELECT array_agg(v.tid), NULL::uuid[], count(*) FROM ("
+    "  SELECT d.ctid AS tid FROM jobkeeper.deleted_file_batches d WHERE d.deleted_at <= $1"
+    "   ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED) v",
+    "WITH gone AS (DELETE FROM jobkeeper.deleted_file_batches d WHERE d.ctid = ANY ($1)"
+    "    RETURNING 1)"
+    " SELECT count(*), 0::bigint FROM gone"};
+
+// True when a pg_restore session other than this one is connected to database $1. The worker
+// then changes nothing: a job restored before its exports would look as if it had none and be
+// deleted (and the exports' COPY then fail), and a row it added to cleanup_runs or
+// deleted_file_batches would take an id that the restore's COPY of that table brings again.
+inline constexpr const char* kRestoreConnectedSql =
+    "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a"
+    "  WHERE a.datid = $1 AND a.application_name = 'pg_restore'"
+    "    AND a.pid <> pg_catalog.pg_backend_pid())";
+
+}  // namespace jk::worker
