@@ -280,7 +280,8 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     if (outcome == Outcome::kFailed) {
       ereport(LOG, (errmsg("jobkeeper cleanup batch failed; redoing it row by row"),
                     errdetail("%s", a.error)));
-      NoteError(counts, a.error);
+      char batch_error[kPassErrorLength];
+      strlcpy(batch_error, a.error, sizeof batch_error);
       a = {};
       a.kind = &kind;
       a.cutoff = cutoff;
@@ -293,6 +294,9 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
         NoteError(counts, a.error);
         break;
       }
+      // Row by row, every row went through (the failure was passing, or lay in rows taken
+      // meanwhile): keep the batch's own error.
+      if (outcome == Outcome::kDone && a.rows_skipped == 0) NoteError(counts, batch_error);
     }
     if (outcome == Outcome::kTimedOut) {
       if (batch <= jk::core::NextBatchSize(batch, true, configured) &&
