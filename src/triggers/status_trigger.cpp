@@ -6,6 +6,7 @@
 #include "pg/entry.hpp"
 #include "pg/guard.hpp"
 #include "pg/settings.hpp"
+#include "triggers/restore_order.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -204,6 +205,11 @@ JK_FUNCTION(jobkeeper_status_trigger) {
     }
   } else {
     plan = jk::core::PlanInsert(new_status, new_progress);
+    if (entity == Entity::kExport) {
+      bool isnull;
+      const Datum job_id = heap_getattr(row, c.job_id, desc, &isnull);
+      if (!isnull) jk::triggers::WaitForJobLoadsIfCopy(td->tg_relation, job_id);
+    }
   }
 
   // Collect the replacements; at most six columns change.

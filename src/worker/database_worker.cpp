@@ -39,6 +39,8 @@ int my_slot = -1;             // index of this database's slot, given by the lau
 TimestampTz next_lease = 0;   // when the lease check is next due
 bool restore_logged = false;  // "waiting for pg_restore" said for the current restore
 char datname[NAMEDATALEN];    // this database's name when the worker started
+TimestampTz restore_seen_at = 0;  // when a restore was last seen loading this database
+constexpr int kRestoreSettleSeconds = 10;
 
 // Updates this worker's slot under the lock, as long as the slot is still this database's
 // (the launcher frees it when the database goes).
@@ -100,14 +102,22 @@ void ReloadSettings() {
   CommitTransactionCommand();
 }
 
-// True when a pg_restore is connected to this database: the worker then waits (logged once).
+// True when a restore is loading this database, or was seen doing so less than
+// kRestoreSettleSeconds ago: between two of its steps (its sessions connect, COPY and
+// disconnect one after another) it may show for a moment as neither. The worker waits
+// meanwhile (logged once).
 bool RestoreConnected() {
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   PushActiveSnapshot(GetTransactionSnapshot());
-  const bool connected = jk::worker::PgRestoreConnected();
+  const bool seen = jk::worker::PgRestoreConnected();
   PopActiveSnapshot();
   CommitTransactionCommand();
+  const TimestampTz now = GetCurrentTimestamp();
+  if (seen) restore_seen_at = now;
+  const bool connected = restore_seen_at != 0 &&
+                         !TimestampDifferenceExceeds(restore_seen_at, now,
+                                                     kRestoreSettleSeconds * 1000);
   if (connected && !restore_logged) {
     ereport(LOG, (errmsg("jobkeeper worker waits: pg_restore is connected to database \"%s\"",
                          datname),

@@ -69,6 +69,16 @@ for my $jobs (1, 2)
 	is($node->safe_psql($db, "SELECT count(*) FROM jobkeeper.jobs WHERE file_name LIKE 'kept%'"), '30000',
 		"--jobs $jobs: the jobs with young exports stay");
 }
+# A COPY of exports whose job never comes still fails with the foreign key's error, after
+# the few seconds it waits for a load of jobs.
+my ($rc, $out, $err) = $node->psql('dst_1', q{
+	COPY jobkeeper.export_jobs (job_id, export_type) FROM stdin;
+00000000-0000-0000-0000-0000000fffff	pdf
+\.
+});
+like($err, qr/violates foreign key constraint "export_jobs_job_id_fkey"/,
+	'a COPY of an export of an unknown job fails with the foreign key error');
+
 like(slurp_file($node->logfile), qr/jobkeeper worker waits: pg_restore is connected to database "dst_/,
 	'the worker said that it waited');
 

@@ -10,6 +10,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use POSIX ();
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
@@ -26,6 +27,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE app');
 $node->safe_psql('app', 'CREATE EXTENSION jobkeeper');
 my $ledger_dir = $node->basedir . '/ledger';
+$SIG{PIPE} = 'IGNORE';
 mkdir $ledger_dir;
 
 # One client: submit, claim, complete until the server goes away or $stop exists. Each line
@@ -33,27 +35,37 @@ mkdir $ledger_dir;
 sub client
 {
 	my ($round, $c, $stop) = @_;
+	local $SIG{PIPE} = 'IGNORE';
 	open(my $ledger, '>', "$ledger_dir/$round-$c") or die $!;
 	$ledger->autoflush(1);
+	# A crash makes psql (or IPC::Run writing to it) fail: that ends the client, never the test.
+	eval { client_loop($round, $c, $stop, $ledger); };
+	close $ledger;
+	# _exit: a child must not run the test's END blocks, which stop every node.
+	POSIX::_exit(0);
+}
+
+sub client_loop
+{
+	my ($round, $c, $stop, $ledger) = @_;
 	for (my $i = 0; !-e $stop; $i++)
 	{
 		my $name = "$round-$c-$i";
 		my ($rc, $id) = $node->psql('app',
-			"SET jobkeeper.notify = off; SELECT id FROM jobkeeper.submit_job('$name', '/f/$name', jobkeeper.sha256_hex('$name'))");
+			"SET jobkeeper.notify = off; SELECT id FROM jobkeeper.submit_job('$name', '/f/$name', jobkeeper.sha256_hex('$name'))",
+			timeout => 60);
 		last if $rc != 0;
 		print $ledger "S $id\n";
 		my $claimed;
 		($rc, $claimed) = $node->psql('app',
-			"SELECT id FROM jobkeeper.claim_jobs('w$c', 1, lease => '3 seconds')");
+			"SELECT id FROM jobkeeper.claim_jobs('w$c', 1, lease => '3 seconds')", timeout => 60);
 		last if $rc != 0;
 		next if $claimed eq '';
 		print $ledger "C $claimed\n";
-		($rc) = $node->psql('app', "SELECT jobkeeper.complete_job('$claimed', 'w$c')");
+		($rc) = $node->psql('app', "SELECT jobkeeper.complete_job('$claimed', 'w$c')", timeout => 60);
 		last if $rc != 0;
 		print $ledger "D $claimed\n";
 	}
-	close $ledger;
-	exit 0;
 }
 
 sub start_clients
@@ -129,10 +141,13 @@ my ($stop, @pids) = start_clients('pm');
 sleep 5;
 kill 'KILL', $node->{_pid};
 waitpid($_, 0) for @pids;
+# Orphaned backends exit on their own once they notice; until then the old postmaster.pid
+# blocks a start. The node object keeps the dead postmaster's pid: forget it each time.
 for (1 .. 30)
 {
-	last if $node->start(fail_ok => 1);
 	sleep 1;
+	$node->{_pid} = undef;
+	last if $node->start(fail_ok => 1);
 }
 ok(wait_restarted(), 'pm: the server starts again after kill -9 of the postmaster');
 check_round('pm');
@@ -150,6 +165,10 @@ for (1 .. 500)
 }
 ok($victim ne '', 'be: caught a backend running claim_jobs');
 kill 'KILL', $victim if $victim ne '';
+# The server restarts within a second or so; the clients stop once it is back.
+sleep 2;
+open(my $fh, '>', $stop) or die $!;
+close $fh;
 waitpid($_, 0) for @pids;
 ok(wait_restarted(), 'be: the server recovers');
 check_round('be');
