@@ -1,11 +1,12 @@
--- PUBLIC has no access; the README's GRANTs for an application role and a worker role are
--- enough for each to do its part, and nothing more.
+-- PUBLIC has no access; the README's GRANTs for an application role, a worker role and a
+-- role that drains deleted_files are enough for each to do its part, and nothing more.
 CREATE EXTENSION jobkeeper;
 \set VERBOSITY terse
 SET jobkeeper.notify = off;
 CREATE ROLE regress_jk_app;
 CREATE ROLE regress_jk_worker;
 CREATE ROLE regress_jk_nobody;
+CREATE ROLE regress_jk_janitor;
 
 -- The application role: submit, request exports, cancel/retry, read.
 GRANT USAGE ON SCHEMA jobkeeper TO regress_jk_app;
@@ -68,6 +69,22 @@ SELECT count(*) FROM jobkeeper.worker_status;
 SELECT count(*) FROM jobkeeper._worker_status();
 \echo :SQLSTATE
 RESET ROLE;
+-- The role that removes the files of deleted rows: claims deleted_files, watches worker_status.
+GRANT USAGE ON SCHEMA jobkeeper TO regress_jk_janitor;
+GRANT EXECUTE ON FUNCTION jobkeeper.claim_deleted_files(integer) TO regress_jk_janitor;
+GRANT SELECT ON jobkeeper.worker_status TO regress_jk_janitor;
+INSERT INTO jobkeeper.deleted_file_batches (kind, row_ids, file_paths)
+VALUES ('job', ARRAY[gen_random_uuid(), gen_random_uuid()], ARRAY['/gone/1', '/gone/2']);
+SET ROLE regress_jk_janitor;
+SELECT file_path FROM jobkeeper.claim_deleted_files(10) ORDER BY file_path;
+SELECT count(*) >= 0 AS reads_worker_status FROM jobkeeper.worker_status;
+SELECT count(*) FROM jobkeeper.deleted_file_batches;
+\echo :SQLSTATE
+SELECT jobkeeper.submit_job('j', '/j');
+\echo :SQLSTATE
+RESET ROLE;
+SELECT count(*) AS paths_left FROM jobkeeper.deleted_files;
+
 -- No table and one function is granted to PUBLIC: _worker_status(), which answers only roles
 -- that may SELECT from the worker_status view that calls it.
 SELECT p.oid::regprocedure AS public_function_grants FROM pg_proc p, aclexplode(p.proacl) a
@@ -76,4 +93,4 @@ SELECT count(*) AS public_table_grants FROM pg_class c, aclexplode(c.relacl) a
  WHERE c.relnamespace = 'jobkeeper'::regnamespace AND a.grantee = 0;
 
 DROP EXTENSION jobkeeper;
-DROP ROLE regress_jk_app, regress_jk_worker, regress_jk_nobody;
+DROP ROLE regress_jk_app, regress_jk_worker, regress_jk_nobody, regress_jk_janitor;

@@ -154,6 +154,7 @@ check_round('pm');
 
 # 2. kill -9 of one client's backend in the middle of a claim.
 ($stop, @pids) = start_clients('be');
+sleep 4;    # let the clients commit some work first
 my $victim = '';
 for (1 .. 500)
 {
