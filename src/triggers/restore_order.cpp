@@ -4,7 +4,7 @@
 // the end of their COPY, would not see jobs that a COPY still running (or not yet begun) is
 // loading, and the restore would fail. So when the first row of a COPY into export_jobs has a
 // job that is not visible, the COPY waits for the transactions writing jobs, and looks again,
-// until the job shows or no load of it has come for kIdleWaitMs.
+// until the job shows or nothing has written jobs for kIdleWaitMs.
 #include "triggers/restore_order.hpp"
 
 extern "C" {
@@ -21,6 +21,7 @@ extern "C" {
 #include "tcop/pquery.h"
 #include "utils/lsyscache.h"
 #include "utils/portal.h"
+#include "utils/timestamp.h"
 }
 
 namespace jk::triggers {
@@ -32,9 +33,10 @@ namespace {
 constexpr long kIdleWaitMs = 5000;
 constexpr long kPollMs = 50;
 
-// The statement that last checked: (local transaction, command); a COPY is one command.
+// The COPY that last checked: its transaction and its portal (the lookup below advances the
+// command counter, so the command id does not name the statement).
 LocalTransactionId checked_lxid = InvalidLocalTransactionId;
-CommandId checked_command = InvalidCommandId;
+TimestampTz checked_portal = 0;
 
 // True when job_id is a visible row of jobs, with a snapshot taken now.
 bool JobVisible(Oid jobs, Datum job_id) {
@@ -56,19 +58,24 @@ bool JobVisible(Oid jobs, Datum job_id) {
 
 void WaitForJobLoadsIfCopy(Relation exports, Datum job_id) {
   if (ActivePortal == nullptr || ActivePortal->commandTag != CMDTAG_COPY) return;
-  const CommandId command = GetCurrentCommandId(false);
-  if (checked_lxid == MyProc->lxid && checked_command == command) return;
+  if (checked_lxid == MyProc->lxid && checked_portal == ActivePortal->creation_time) return;
   checked_lxid = MyProc->lxid;
-  checked_command = command;
+  checked_portal = ActivePortal->creation_time;
   const Oid jobs = get_relname_relid("jobs", RelationGetNamespace(exports));
-  if (!OidIsValid(jobs)) return;
+  if (!OidIsValid(jobs) || JobVisible(jobs, job_id)) return;
   LOCKTAG tag;
   SET_LOCKTAG_RELATION(tag, MyDatabaseId, jobs);
-  for (long idle = 0; idle < kIdleWaitMs; idle += kPollMs) {
-    // A load of jobs under way commits (or fails) before we look: writers hold
-    // RowExclusiveLock, which ShareLock conflicts with. Nothing is taken or kept.
-    WaitForLockers(tag, ShareLock, false);
+  TimestampTz idle_since = GetCurrentTimestamp();
+  for (;;) {
+    // A load of jobs under way commits (or fails) before we look again: writers hold
+    // RowExclusiveLock, which ShareLock conflicts with. Nothing is taken or kept. (A prepared
+    // transaction that wrote jobs is waited for too; lock_timeout bounds that.)
+    if (GetLockConflicts(&tag, ShareLock, nullptr)->backendId != InvalidBackendId) {
+      WaitForLockers(tag, ShareLock, false);
+      idle_since = GetCurrentTimestamp();
+    }
     if (JobVisible(jobs, job_id)) return;
+    if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), kIdleWaitMs)) return;
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kPollMs,
                     PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);

@@ -32,6 +32,14 @@ namespace {
 constexpr int kSalvageRows = 100;     // rows of a failed batch redone one at a time
 constexpr int kMaxSkipped = 1000;     // failing rows a step skips before it gives up
 constexpr int kMaxFloorTimeouts = 3;  // timeouts in a row at the smallest batch: step ends
+// Subtransactions one run_cleanup() call may use (one per batch, one per row redone alone).
+// Each keeps a lock on its transaction id until the caller's transaction ends, and past 64
+// every snapshot in the cluster looks them up in pg_subtrans: at the default batch size this
+// covers 5,000,000 rows; a call that needs more ends its step and says to call it again.
+constexpr int kMaxCallerSubtransactions = 1000;
+
+// Subtransactions used by the current run_cleanup() or expire_leases() call.
+int caller_subtransactions = 0;
 
 // Rows whose change failed in this step; every lock statement leaves them out.
 struct Skipped {
@@ -52,7 +60,6 @@ struct Attempt {
   int64 second;
   int64 rows_skipped;
   bool postponed;
-  bool skipped_full;
   char error[kPassErrorLength];  // the batch's error, or the first failing row's
 };
 
@@ -112,10 +119,11 @@ void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
   }
   MemoryContext caller = CurrentMemoryContext;
   ResourceOwner owner = CurrentResourceOwner;
-  for (int i = 0; i < ntids && !a->skipped_full; i++) {
+  for (int i = 0; i < ntids && a->skipped->count < kMaxSkipped; i++) {
     CHECK_FOR_INTERRUPTS();
     Datum one = PointerGetDatum(
         construct_array(&tids[i], 1, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT));
+    caller_subtransactions++;
     BeginInternalSubTransaction(nullptr);
     PG_TRY();
     {
@@ -146,7 +154,6 @@ void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
       }
       a->skipped->ids[a->skipped->count++] = *DatumGetUUIDP(ids[i]);
       a->rows_skipped++;
-      a->skipped_full = a->skipped->count == kMaxSkipped;
       FreeErrorData(edata);
     }
     PG_END_TRY();
@@ -199,6 +206,7 @@ Outcome RunIsolated(TxMode mode, Attempt* a) {
     }
     PushActiveSnapshot(GetTransactionSnapshot());
   } else {
+    caller_subtransactions++;
     BeginInternalSubTransaction(nullptr);
     MemoryContextSwitchTo(caller);
   }
@@ -208,12 +216,17 @@ Outcome RunIsolated(TxMode mode, Attempt* a) {
       SPI_connect();
       char timeout[32];
       snprintf(timeout, sizeof timeout, "%dms", jk::pg::cleanup_batch_timeout_ms);
-      SetConfigOption("lock_timeout", timeout, PGC_SUSET, PGC_S_SESSION);
+      // SET LOCAL: the batch's own statements only, not the worker's bookkeeping after it.
+      (void)set_config_option("lock_timeout", timeout, PGC_SUSET, PGC_S_SESSION,
+                              GUC_ACTION_LOCAL, true, 0, false);
       enable_timeout_after(STATEMENT_TIMEOUT, jk::pg::cleanup_batch_timeout_ms);
     }
     RunAttempt(a);
     if (own) {
       disable_timeout(STATEMENT_TIMEOUT, false);
+      // The timer may have fired after the batch's last interrupt check: the batch is done,
+      // so the cancel it asked for must not hit whatever the worker does next.
+      QueryCancelPending = false;
       SPI_finish();
       PopActiveSnapshot();
       CommitTransactionCommand();
@@ -256,8 +269,8 @@ Outcome RunIsolated(TxMode mode, Attempt* a) {
 // Repeats batches of kind until one takes fewer rows than asked for (or, once, after one
 // batch), adding the batches' two counts to *first and *second. A timeout halves the batch;
 // kMaxFloorTimeouts at the smallest size end the step with the error recorded. A batch that
-// fails otherwise is redone kSalvageRows rows at a time, one by one, and the failing rows are
-// skipped for the rest of the step.
+// fails otherwise is halved down to kSalvageRows rows and then redone one row at a time; the
+// failing rows are skipped for the rest of the step.
 void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int first_batch,
              CleanupCounts* counts, BetweenBatches between, int64* first, int64* second) {
   const bool worker = mode == TxMode::kTransactionPerBatch;
@@ -276,7 +289,24 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     a.limit = batch;
     a.guard_restore = worker;
     a.skipped = &skipped;
+    if (!worker && caller_subtransactions >= kMaxCallerSubtransactions) {
+      char message[kPassErrorLength];
+      snprintf(message, sizeof message,
+               "%s: stopped after %d batches in one call; call it again for the rest",
+               kind.activity, kMaxCallerSubtransactions);
+      NoteError(counts, message);
+      break;
+    }
     Outcome outcome = RunIsolated(mode, &a);
+    // A batch that fails for a row's sake is halved until it is small, so that the rows
+    // before the bad one go in batches; then the small batch is redone one row at a time.
+    if (outcome == Outcome::kFailed && batch > kSalvageRows) {
+      ereport(LOG, (errmsg("jobkeeper cleanup batch of %d rows failed; retrying with %d",
+                           batch, std::max(batch / 2, kSalvageRows)),
+                    errdetail("%s", a.error)));
+      batch = std::max(batch / 2, kSalvageRows);
+      continue;
+    }
     if (outcome == Outcome::kFailed) {
       ereport(LOG, (errmsg("jobkeeper cleanup batch failed; redoing it row by row"),
                     errdetail("%s", a.error)));
@@ -285,7 +315,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
       a = {};
       a.kind = &kind;
       a.cutoff = cutoff;
-      a.limit = std::min(batch, kSalvageRows);
+      a.limit = batch;
       a.one_by_one = true;
       a.guard_restore = worker;
       a.skipped = &skipped;
@@ -324,14 +354,14 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     // Each batch's deletes reach the statistics at once (at most once a second), so that
     // autovacuum sees them during a long pass.
     if (worker) pgstat_report_stat(false);
-    if (a.skipped_full) {
+    if (skipped.count == kMaxSkipped) {
       NoteError(counts, "too many rows failed; the step ends and the next pass tries again");
       break;
     }
     // A short batch means nothing is left that this pass may take (rows skipped because
     // someone holds them wait for the next pass).
     if (once || a.taken < a.limit) break;
-    if (!a.one_by_one) batch = jk::core::NextBatchSize(batch, false, configured);
+    batch = jk::core::NextBatchSize(batch, false, configured);
   }
   pfree(skipped.ids);
 }
@@ -348,6 +378,7 @@ void RunLeasePass(TxMode mode, CleanupCounts* counts) {
 }
 
 void RunLeaseBatch(int batch_size, CleanupCounts* counts) {
+  caller_subtransactions = 0;
   SPI_connect();
   for (const BatchKind* kind : {&kJobLeases, &kExportLeases}) {
     RunStep(TxMode::kCallerTransaction, *kind, 0, true, batch_size, counts, nullptr,
@@ -357,6 +388,7 @@ void RunLeaseBatch(int batch_size, CleanupCounts* counts) {
 }
 
 void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between) {
+  caller_subtransactions = 0;
   RunLeasePass(mode, counts);
 
   const jk::core::RetentionSettings settings{

@@ -105,15 +105,16 @@ inline constexpr BatchKind kOldDeletedFiles = {
     " SELECT count(*), 0::bigint FROM gone"};
 
 // True when a restore is loading this database ($1): another session is connected whose
-// application_name is pg_restore (libpq's default for it), or whose statement (running, or the
-// last one of an idle session) is a COPY into one of jobkeeper's tables, which is how a restore
-// loads them whatever its application_name. The worker then changes nothing: a job restored
+// application_name is pg_restore (libpq's default for it), or is running a COPY ... FROM into
+// one of jobkeeper's tables, which is how a restore loads them whatever its application_name
+// (an idle session whose last statement was one does not count). The worker then changes nothing: a job restored
 // before its exports would look as if it had none and be deleted (and the exports' COPY fail),
 // and a row it added to cleanup_runs or deleted_file_batches would take an id that the
 // restore's COPY of that table brings again.
 inline constexpr const char* kRestoreConnectedSql =
     "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a"
     "  WHERE a.datid = $1 AND a.pid <> pg_catalog.pg_backend_pid()"
-    "    AND (a.application_name = 'pg_restore' OR a.query ILIKE 'COPY jobkeeper.%'))";
+    "    AND (a.application_name = 'pg_restore'"
+    "         OR (a.state <> 'idle' AND a.query ILIKE 'COPY jobkeeper.% FROM %')))";
 
 }  // namespace jk::worker

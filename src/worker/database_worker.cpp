@@ -22,6 +22,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -29,6 +30,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 
 PGDLLEXPORT void jobkeeper_worker_main(Datum arg);
+static void jobkeeper_clear_pid_at_exit(int code, Datum arg);
 }
 
 namespace {
@@ -57,8 +59,10 @@ void SetActivity(const char* activity) {
   Report([&](DatabaseSlot* s) { strlcpy(s->activity, activity, sizeof s->activity); });
 }
 
-void ClearPidAtExit(int, Datum) {
+// Clears this worker's pid from its slot when the process exits.
+void ClearPid() {
   Report([](DatabaseSlot* s) {
+    if (s->pid != MyProcPid) return;  // a slot this worker never attached to, or lost
     s->pid = 0;
     s->activity[0] = '\0';
   });
@@ -132,7 +136,9 @@ bool RestoreConnected() {
 void BetweenBatches(jk::worker::CleanupCounts* counts) {
   if (ConfigReloadPending) {
     ConfigReloadPending = false;
+    MemoryContext pass = CurrentMemoryContext;
     ReloadSettings();
+    MemoryContextSwitchTo(pass);
   }
   if (GetCurrentTimestamp() >= next_lease) {
     jk::worker::RunLeasePass(jk::worker::TxMode::kTransactionPerBatch, counts);
@@ -164,7 +170,10 @@ bool RunPass(bool full, MemoryContext pass_context) {
   MemoryContext old = MemoryContextSwitchTo(pass_context);
   PG_TRY();
   {
-    if (RestoreConnected()) {
+    // Every commit leaves TopMemoryContext current: each step goes back to the pass's.
+    const bool restoring = RestoreConnected();
+    MemoryContextSwitchTo(pass_context);
+    if (restoring) {
       counts.postponed = true;
     } else if (full) {
       SetActivity("cleanup");
@@ -185,8 +194,10 @@ bool RunPass(bool full, MemoryContext pass_context) {
       jk::worker::RecordCleanupRun("worker", started, counts, failed ? counts.error : nullptr);
       PopActiveSnapshot();
       CommitTransactionCommand();
+      MemoryContextSwitchTo(pass_context);
     }
     if (!counts.postponed) ReportWaitingFiles();
+    MemoryContextSwitchTo(pass_context);
   }
   PG_CATCH();
   {
@@ -230,8 +241,11 @@ bool Attach(Oid dboid) {
   jk::worker::SharedState* st = jk::worker::State();
   bool ok = false;
   LWLockAcquire(st->lock, LW_EXCLUSIVE);
+  // A worker an earlier launcher started may still be there (say, it was connecting while
+  // that launcher exited): the slot has one worker at a time.
   if (my_slot >= 0 && my_slot < st->slot_count && st->slots[my_slot].in_use &&
-      st->slots[my_slot].dboid == dboid && !jk::worker::IsHeld(st, dboid)) {
+      st->slots[my_slot].dboid == dboid && !jk::worker::IsHeld(st, dboid) &&
+      (st->slots[my_slot].pid == 0 || BackendPidGetProc(st->slots[my_slot].pid) == nullptr)) {
     DatabaseSlot* slot = &st->slots[my_slot];
     slot->pid = MyProcPid;
     slot->last_error[0] = '\0';
@@ -244,6 +258,8 @@ bool Attach(Oid dboid) {
 
 }  // namespace
 
+static void jobkeeper_clear_pid_at_exit(int, Datum) { ClearPid(); }
+
 // The worker's entry point; bgw_main_arg is the database's OID, bgw_extra its slot index.
 void jobkeeper_worker_main(Datum arg) {
   const Oid dboid = DatumGetObjectId(arg);
@@ -254,7 +270,7 @@ void jobkeeper_worker_main(Datum arg) {
   BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
   // A DROP, RENAME or TEMPLATE copy of this database may have begun while we connected.
   if (!Attach(dboid)) proc_exit(0);
-  before_shmem_exit(ClearPidAtExit, 0);
+  before_shmem_exit(jobkeeper_clear_pid_at_exit, 0);
   // The cleanup statements name every table with its schema; operators come from here.
   SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
   // Each batch deletes rows and records their files in one transaction, so a batch lost in a
