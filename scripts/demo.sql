@@ -82,6 +82,9 @@ SELECT pg_temp.wait_for('SELECT NOT EXISTS (SELECT FROM jobkeeper.jobs WHERE fil
 SELECT count(*) AS expired_jobs_left FROM jobkeeper.jobs WHERE file_name = 'last-week.mp3';
 SELECT source, jobs_deleted, leases_requeued, error FROM jobkeeper.cleanup_runs
  WHERE jobs_deleted > 0 OR leases_requeued > 0 ORDER BY id;
+\echo '-- the paths wait in deleted_files until the application claims them (never dropped by default)'
+SELECT pg_temp.wait_for('SELECT files_waiting > 0 FROM jobkeeper.worker_status', 30) AS reported;
+SELECT datname, files_waiting, oldest_file_age IS NOT NULL AS has_oldest FROM jobkeeper.worker_status;
 \echo '-- the application removes the files of deleted rows'
 SELECT kind, file_path FROM jobkeeper.claim_deleted_files(10);
 ALTER SYSTEM RESET jobkeeper.cleanup_interval;
@@ -91,3 +94,20 @@ SELECT pg_reload_conf();
 SELECT queue, status, jobs, expired_leases FROM jobkeeper.queue_stats ORDER BY queue, status;
 SELECT export_type, status, exports FROM jobkeeper.export_stats;
 SELECT datname, running, rows_deleted, last_error FROM jobkeeper.worker_status;
+
+\echo '== the worker never blocks a DBA: copy, rename and drop a served database, no FORCE'
+\c postgres
+CREATE DATABASE demo_copy TEMPLATE demo;
+ALTER DATABASE demo_copy RENAME TO demo_scratch;
+\c demo_scratch
+DO $$ BEGIN  -- wait (up to 30 s) until the copy has its worker
+  FOR i IN 1 .. 150 LOOP
+    EXIT WHEN (SELECT count(*) = 2 FROM jobkeeper.worker_status WHERE running);
+    PERFORM pg_sleep(0.2);
+  END LOOP;
+END $$;
+SELECT datname, running FROM jobkeeper.worker_status ORDER BY datname;
+\c postgres
+DROP DATABASE demo_scratch;
+\c demo
+SELECT datname, running FROM jobkeeper.worker_status ORDER BY datname;
