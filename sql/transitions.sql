@@ -134,6 +134,41 @@ COMMIT;
 UPDATE jobkeeper.export_jobs SET status = 'failed', error_message = 'x' WHERE id = '00000000-0000-0000-0000-0000000000e2';
 \echo :SQLSTATE
 
+-- A finished row keeps its lifecycle: metadata may be edited, but a completed row stays at
+-- progress 100 (22023) and no finished row loses its finished_at (55000).
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, status) VALUES
+  ('00000000-0000-0000-0000-0000000000f1', 'done', '/done', 'completed'),
+  ('00000000-0000-0000-0000-0000000000f2', 'gave up', '/gave-up', 'cancelled');
+UPDATE jobkeeper.jobs SET metadata = '{"note": "kept"}', workflow_state = 'archived'
+ WHERE id = '00000000-0000-0000-0000-0000000000f1';
+UPDATE jobkeeper.jobs SET progress = 50 WHERE id = '00000000-0000-0000-0000-0000000000f1';
+\echo :SQLSTATE
+UPDATE jobkeeper.jobs SET finished_at = NULL WHERE id = '00000000-0000-0000-0000-0000000000f1';
+\echo :SQLSTATE
+UPDATE jobkeeper.jobs SET finished_at = NULL WHERE id = '00000000-0000-0000-0000-0000000000f2';
+\echo :SQLSTATE
+SELECT file_name, status, progress, finished_at IS NOT NULL AS finished, metadata, workflow_state
+  FROM jobkeeper.jobs WHERE id IN ('00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000f2')
+ ORDER BY id;
+
+-- A direct INSERT obeys the rules of an UPDATE into its state: a processing row gets
+-- started_at and, without one, a lease of claim_jobs' default 5 minutes (so that it can
+-- expire); a processing export needs a completed job.
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, progress) VALUES
+  ('00000000-0000-0000-0000-0000000000f3', 'running', '/running', 'processing', 10),
+  ('00000000-0000-0000-0000-0000000000f4', 'waiting', '/waiting', 'pending', 30);
+SELECT file_name, status, progress, started_at IS NOT NULL AS started,
+       lease_expires_at - started_at AS lease
+  FROM jobkeeper.jobs WHERE id IN ('00000000-0000-0000-0000-0000000000f3', '00000000-0000-0000-0000-0000000000f4')
+ ORDER BY id;
+INSERT INTO jobkeeper.export_jobs (id, job_id, export_type, status)
+VALUES ('00000000-0000-0000-0000-0000000000e9', '00000000-0000-0000-0000-0000000000f4', 'pdf', 'processing');
+\echo :SQLSTATE
+INSERT INTO jobkeeper.export_jobs (job_id, export_type, status)
+VALUES ('00000000-0000-0000-0000-0000000000f1', 'pdf', 'processing');
+SELECT export_type, status, started_at IS NOT NULL AS started, lease_expires_at - started_at AS lease
+  FROM jobkeeper.export_jobs WHERE job_id = '00000000-0000-0000-0000-0000000000f1';
+
 -- Constraints on direct writes (23514), and the unique active export (23505).
 \set VERBOSITY terse
 INSERT INTO jobkeeper.jobs (file_name, file_path) VALUES ('', '/x');

@@ -5,17 +5,12 @@
 #include <new>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace jk::core {
 
 void CopyTruncated(char* out, std::size_t size, const char* text) noexcept {
-  std::size_t len = std::strlen(text);
-  if (len >= size) {
-    len = size - 1;
-    // Step back over UTF-8 continuation bytes so a multibyte character is never split;
-    // the server would reject the message as invalid in its encoding otherwise.
-    while (len > 0 && (static_cast<unsigned char>(text[len]) & 0xC0) == 0x80) --len;
-  }
+  const std::size_t len = Utf8PrefixLength(text, size - 1);
   std::memcpy(out, text, len);
   out[len] = '\0';
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace jk::core {
 
@@ -45,7 +46,7 @@ void NormalizeSha256Hex(std::string_view text, char out[kSha256HexLength + 1]) {
   if (!ok) {
     // Show a long value's start only: the point is to recognise it, not to echo megabytes.
     constexpr std::size_t kShown = 80;
-    std::string shown(text.substr(0, kShown));
+    std::string shown(text.substr(0, Utf8PrefixLength(text, kShown)));
     if (text.size() > kShown) shown += "...";
     throw Error(SqlState::kInvalidTextRepresentation,
                 "invalid SHA-256 hash \"" + shown + "\"",

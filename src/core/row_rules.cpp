@@ -28,9 +28,15 @@ void PlanEntry(Status to, RowPlan* plan) {
 RowPlan PlanUpdate(const RowUpdate& u) noexcept {
   RowPlan plan;
   if (u.old_status == u.new_status) {
-    // Same status: only progress is checked; it never goes down while work is running.
+    // Same status: progress never goes down while work is running, and a finished row keeps
+    // its lifecycle (a completed one stays at 100, none loses its finished_at); anything
+    // else, metadata for one, may be edited.
     if (u.new_status == Status::kProcessing && u.new_progress < u.old_progress) {
       plan.violation = Violation::kProgressDecrease;
+    } else if (u.new_status == Status::kCompleted && u.new_progress != u.old_progress) {
+      plan.violation = Violation::kCompletedProgress;
+    } else if (IsFinished(u.new_status) && u.finished_at_cleared) {
+      plan.violation = Violation::kFinishedAtCleared;
     }
     return plan;
   }
@@ -47,15 +53,17 @@ RowPlan PlanUpdate(const RowUpdate& u) noexcept {
   return plan;
 }
 
-RowPlan PlanInsert(Status status, int progress) noexcept {
+RowPlan PlanInsert(Status status, int progress, bool has_lease) noexcept {
   RowPlan plan;
-  // A completed row always shows 100; other rows keep what the inserter gave (a restore).
-  if (status == Status::kCompleted && progress != 100) {
-    plan.set_progress = true;
-    plan.progress = 100;
-  }
+  PlanEntry(status, &plan);
+  // A completed row shows 100. A pending one keeps what the inserter gave (it is not coming
+  // back to pending), and a value out of range is left for the table's CHECK to refuse.
+  plan.set_progress = status == Status::kCompleted && progress != 100 && progress >= 0 &&
+                      progress <= 100;
   plan.set_finished_at = IsFinished(status);  // only when the inserter left it null
-  plan.notify = status == Status::kPending || IsFinished(status);
+  plan.entering_processing = status == Status::kProcessing;
+  plan.set_started_at = plan.entering_processing;  // only when left null
+  plan.set_default_lease = plan.entering_processing && !has_lease;
   return plan;
 }
 
@@ -75,6 +83,19 @@ std::string AllowedNextStatesHint(Status from) {
 void ThrowViolation(Entity entity, std::string_view id, const RowUpdate& u,
                     Violation violation) {
   const std::string row = std::string(EntityName(entity)) + " " + std::string(id);
+  if (violation == Violation::kCompletedProgress) {
+    throw Error(SqlState::kInvalidParameterValue,
+                "cannot change progress of completed " + row + " from " +
+                    std::to_string(u.old_progress) + " to " + std::to_string(u.new_progress),
+                "", "A completed row keeps progress 100.");
+  }
+  if (violation == Violation::kFinishedAtCleared) {
+    throw Error(SqlState::kObjectNotInPrerequisiteState,
+                "cannot clear finished_at of " + std::string(StatusName(u.new_status)) + " " +
+                    row,
+                "", "A finished row keeps finished_at, which retention counts from; retry it "
+                    "to make it pending again.");
+  }
   if (violation == Violation::kProgressDecrease) {
     throw Error(SqlState::kInvalidParameterValue,
                 "cannot lower progress of " + row + " from " + std::to_string(u.old_progress) +

@@ -1,6 +1,7 @@
 // What the status triggers do to one row: the checks of SPEC section 3 and the fields they set.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -17,10 +18,17 @@ struct RowUpdate {
   Status new_status;
   int old_progress;
   int new_progress;
+  bool finished_at_cleared = false;  // the old row had a finished_at, the new one has none
 };
 
 // A rule the update broke, if any.
-enum class Violation { kNone, kTransition, kProgressDecrease };
+enum class Violation {
+  kNone,
+  kTransition,          // a status change the rules do not allow
+  kProgressDecrease,    // progress lowered while processing
+  kCompletedProgress,   // progress of a completed row changed (it stays 100)
+  kFinishedAtCleared,   // finished_at of a row that stays finished cleared
+};
 
 // The fields a trigger must set on the new row, and whether the update is refused.
 struct RowPlan {
@@ -32,15 +40,24 @@ struct RowPlan {
   bool entering_processing = false;
   bool set_progress = false;
   int progress = 0;
+  bool set_default_lease = false;  // an INSERT as processing without a lease: give it one
   bool notify = false;             // the row became pending or reached a finished state
 };
 
 // Plans an UPDATE of one row; never throws, so triggers pay nothing for exceptions.
 RowPlan PlanUpdate(const RowUpdate& update) noexcept;
 
-// Plans an INSERT of a row in `status`: derived fields only, no transition check, so that
-// pg_restore's COPY of finished rows keeps them as they were.
-RowPlan PlanInsert(Status status, int progress) noexcept;
+// Plans an INSERT of a row in `status` as an UPDATE into that state would: a completed row
+// shows progress 100 (a pending one keeps its own), a finished one gets finished_at and a
+// processing one started_at (each only when the inserter left it null, so that pg_restore's
+// COPY keeps rows as they were), a processing row without a lease gets one so that it can
+// expire (has_lease: lease_expires_at is set), and a processing export needs a completed job
+// (entering_processing). No transition is checked: there is no old state.
+RowPlan PlanInsert(Status status, int progress, bool has_lease = true) noexcept;
+
+// The lease a row inserted as processing without one gets, in microseconds: claim_jobs'
+// default lease.
+inline constexpr std::int64_t kDefaultLeaseMicros = std::int64_t{5} * 60 * 1000 * 1000;
 
 // Throws the jk::core::Error for `plan.violation` on the row whose id is `id`.
 [[noreturn]] void ThrowViolation(Entity entity, std::string_view id, const RowUpdate& update,

@@ -128,7 +128,9 @@ void CheckExportJobCompleted(HeapTuple tuple, TupleDesc desc, const Columns& c) 
     plan = p;
   }
   Datum args[1] = {job_id};
-  if (SPI_execute_plan(plan, args, nullptr, true, 1) != SPI_OK_SELECT)
+  // Not read-only: a fresh snapshot, so that a COPY of exports sees the jobs that a parallel
+  // restore committed after the COPY began (see restore_order.cpp).
+  if (SPI_execute_plan(plan, args, nullptr, false, 1) != SPI_OK_SELECT)
     elog(ERROR, "SPI_execute_plan failed");
   const char* job_status = SPI_processed == 1
       ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : "(missing)";
@@ -193,8 +195,11 @@ JK_FUNCTION(jobkeeper_status_trigger) {
   if (is_update) {
     Status old_status;
     if (!ReadStatus(td->tg_trigslot, c.status, &old_status)) old_status = new_status;
+    const bool finished_at_cleared = !slot_attisnull(td->tg_trigslot, c.finished_at) &&
+                                     slot_attisnull(row_slot, c.finished_at);
     const jk::core::RowUpdate update{old_status, new_status,
-                                     ReadProgress(td->tg_trigslot, c.progress), new_progress};
+                                     ReadProgress(td->tg_trigslot, c.progress), new_progress,
+                                     finished_at_cleared};
     plan = jk::core::PlanUpdate(update);
     if (plan.violation != jk::core::Violation::kNone) {
       const char* id = UuidText(td->tg_trigtuple, desc, c.id);
@@ -204,18 +209,21 @@ JK_FUNCTION(jobkeeper_status_trigger) {
       CheckExportJobCompleted(row, desc, c);
     }
   } else {
-    plan = jk::core::PlanInsert(new_status, new_progress);
+    // An INSERT obeys the rules of an UPDATE into its state (SPEC section 3).
+    plan = jk::core::PlanInsert(new_status, new_progress,
+                                !slot_attisnull(row_slot, c.lease_expires_at));
     if (entity == Entity::kExport) {
       bool isnull;
       const Datum job_id = heap_getattr(row, c.job_id, desc, &isnull);
       if (!isnull) jk::triggers::WaitForJobLoadsIfCopy(td->tg_relation, job_id);
+      if (!isnull && plan.entering_processing) CheckExportJobCompleted(row, desc, c);
     }
   }
 
   // Collect the replacements; at most six columns change.
-  int cols[6];
-  Datum values[6];
-  bool nulls[6];
+  int cols[8];
+  Datum values[8];
+  bool nulls[8];
   int n = 0;
   const Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
   auto set = [&](int attnum, Datum value, bool isnull) {
@@ -231,6 +239,11 @@ JK_FUNCTION(jobkeeper_status_trigger) {
   if (plan.clear_finished_at) set(c.finished_at, (Datum)0, true);
   if (plan.set_progress) set(c.progress, Int16GetDatum(plan.progress), false);
   if (plan.set_started_at && slot_attisnull(row_slot, c.started_at)) set(c.started_at, now, false);
+  if (plan.set_default_lease) {
+    set(c.lease_expires_at,
+        TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() + jk::core::kDefaultLeaseMicros),
+        false);
+  }
   if (plan.clear_lease) {
     set(c.locked_by, (Datum)0, true);
     set(c.lease_expires_at, (Datum)0, true);

@@ -8,6 +8,7 @@
 #include "core/retention.hpp"
 #include "pg/postgres.hpp"
 #include "pg/settings.hpp"
+#include "pg/text.hpp"
 #include "worker/cleanup_statements.hpp"
 
 extern "C" {
@@ -66,7 +67,7 @@ struct Attempt {
 enum class Outcome { kDone, kTimedOut, kFailed };
 
 void NoteError(CleanupCounts* counts, const char* error) {
-  if (counts->error[0] == '\0') strlcpy(counts->error, error, sizeof counts->error);
+  if (counts->error[0] == '\0') jk::pg::CopyClipped(counts->error, sizeof counts->error, error);
 }
 
 // Reads bigint column col of the one row the last statement returned (null reads as 0).
@@ -149,8 +150,8 @@ void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
                            edata->message),
                     errdetail("The row is left as it is; the next pass tries it again.")));
       if (a->error[0] == '\0') {
-        snprintf(a->error, sizeof a->error, "%s %s skipped: %s", a->kind->row_kind, id,
-                 edata->message);
+        jk::pg::CopyClipped(a->error, sizeof a->error,
+                            psprintf("%s %s skipped: %s", a->kind->row_kind, id, edata->message));
       }
       a->skipped->ids[a->skipped->count++] = *DatumGetUUIDP(ids[i]);
       a->rows_skipped++;
@@ -257,7 +258,7 @@ Outcome RunIsolated(TxMode mode, Attempt* a) {
                     errdetail("%s", edata->message)));
       outcome = Outcome::kTimedOut;
     } else {
-      strlcpy(a->error, edata->message, sizeof a->error);
+      jk::pg::CopyClipped(a->error, sizeof a->error, edata->message);
       outcome = Outcome::kFailed;
     }
     FreeErrorData(edata);

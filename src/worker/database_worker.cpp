@@ -6,6 +6,7 @@
 #include "core/retention.hpp"
 #include "pg/entry.hpp"
 #include "pg/settings.hpp"
+#include "pg/text.hpp"
 #include "worker/cleanup_pass.hpp"
 #include "worker/shared_state.hpp"
 
@@ -203,7 +204,7 @@ bool RunPass(bool full, MemoryContext pass_context) {
   {
     MemoryContextSwitchTo(pass_context);
     ErrorData* edata = CopyErrorData();
-    strlcpy(counts.error, edata->message, sizeof counts.error);
+    jk::pg::CopyClipped(counts.error, sizeof counts.error, edata->message);
     EmitErrorReport();
     FlushErrorState();
     AbortCurrentTransaction();
@@ -228,7 +229,7 @@ bool RunPass(bool full, MemoryContext pass_context) {
   Report([&](DatabaseSlot* s) {
     s->rows_deleted += counts.jobs_deleted + counts.exports_deleted;
     if (full && !counts.postponed) s->last_run = started;
-    if (failed) strlcpy(s->last_error, counts.error, sizeof s->last_error);
+    if (failed) jk::pg::CopyClipped(s->last_error, sizeof s->last_error, counts.error);
     strlcpy(s->activity, counts.postponed ? "waiting for pg_restore" : "idle",
             sizeof s->activity);
   });

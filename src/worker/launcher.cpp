@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "core/database_list.hpp"
 #include "pg/entry.hpp"
 #include "pg/settings.hpp"
 #include "worker/shared_state.hpp"
@@ -67,20 +68,11 @@ bool workers_logged = false;
 // from inside its transaction, so a probe started before may have missed the extension).
 TimestampTz rescan_at = 0;  // "no free background worker slot" said since a start worked
 
-// True when name is in jobkeeper.databases, or that setting is empty. Names compare as
-// written: identifiers in the list are not folded to lower case.
+// True when name is in jobkeeper.databases (names as written, quoted ones included), or
+// that setting is empty.
 bool DatabaseWanted(const char* name) {
-  if (jk::pg::worker_databases == nullptr || jk::pg::worker_databases[0] == '\0') return true;
-  char* copy = pstrdup(jk::pg::worker_databases);
-  bool wanted = false;
-  for (char* item = strtok(copy, ","); item != nullptr; item = strtok(nullptr, ",")) {
-    while (*item == ' ') item++;
-    size_t len = strlen(item);
-    while (len > 0 && item[len - 1] == ' ') item[--len] = '\0';
-    if (strcmp(item, name) == 0) wanted = true;
-  }
-  pfree(copy);
-  return wanted;
+  return jk::pg::worker_databases == nullptr ||
+         jk::core::DatabaseListContains(jk::pg::worker_databases, name);
 }
 
 // Returns the entry of dboid, adding one if needed.

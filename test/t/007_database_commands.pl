@@ -139,5 +139,17 @@ ok($node->poll_query_until('postgres', q{
 	 WHERE backend_type = 'jobkeeper worker' AND datname LIKE 'capped_%'}),
 	'a dropped database frees its slot for the one that waited');
 
+# jobkeeper.databases names databases exactly as written, quoted ones too.
+$node->safe_psql('postgres', 'CREATE DATABASE "MyApp"');
+$node->safe_psql('postgres', 'CREATE DATABASE "my, app"');
+$node->safe_psql('MyApp', 'CREATE EXTENSION jobkeeper');
+$node->safe_psql('my, app', 'CREATE EXTENSION jobkeeper');
+$node->append_conf('postgresql.conf', qq{jobkeeper.databases = 'MyApp, "my, app"'\n});
+$node->reload;
+ok($node->poll_query_until('postgres', q{
+	SELECT string_agg(datname, '|' ORDER BY datname) = 'MyApp|my, app' FROM pg_stat_activity
+	 WHERE backend_type = 'jobkeeper worker'}),
+	'jobkeeper.databases serves "MyApp" and the quoted "my, app", and no other');
+
 $node->stop;
 done_testing();

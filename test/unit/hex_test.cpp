@@ -79,5 +79,17 @@ TEST(HexTest, NormalizeShowsOnlyTheStartOfALongValue) {
   }
 }
 
+TEST(HexTest, NormalizeNeverCutsACharacterInTwo) {
+  char out[kSha256HexLength + 1];
+  // 79 ASCII bytes, then "é" (2 bytes) straddling the 80-byte cut.
+  const std::string value = std::string(79, 'z') + "\xC3\xA9" + std::string(100, 'z');
+  try {
+    NormalizeSha256Hex(value, out);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "invalid SHA-256 hash \"" + std::string(79, 'z') + "...\"");
+  }
+}
+
 }  // namespace
 }  // namespace jk::core

@@ -32,6 +32,67 @@ TEST(RowRulesTest, ProgressNeverDecreasesWhileProcessing) {
   EXPECT_EQ(Update(P::kFailed, P::kFailed, 50, 10).violation, Violation::kNone);
 }
 
+TEST(RowRulesTest, AFinishedRowKeepsItsLifecycle) {
+  // A completed row stays at 100: raising or lowering it is refused, keeping it is fine.
+  EXPECT_EQ(Update(P::kCompleted, P::kCompleted, 100, 50).violation,
+            Violation::kCompletedProgress);
+  EXPECT_EQ(Update(P::kCompleted, P::kCompleted, 100, 100).violation, Violation::kNone);
+  // No row that stays finished loses its finished_at; other states may clear it.
+  for (Status s : kAllStatuses) {
+    RowUpdate u{s, s, 0, 0, true};
+    if (s == P::kCompleted) u = {s, s, 100, 100, true};
+    EXPECT_EQ(PlanUpdate(u).violation,
+              IsFinished(s) ? Violation::kFinishedAtCleared : Violation::kNone)
+        << StatusName(s);
+  }
+  // Failed and cancelled rows may have their progress edited.
+  EXPECT_EQ(Update(P::kCancelled, P::kCancelled, 40, 0).violation, Violation::kNone);
+}
+
+TEST(RowRulesTest, LifecycleViolationsNameTheRowAndValue) {
+  try {
+    ThrowViolation(Entity::kJob, "j1", {P::kCompleted, P::kCompleted, 100, 50},
+                   Violation::kCompletedProgress);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.state(), SqlState::kInvalidParameterValue);
+    EXPECT_EQ(e.message(), "cannot change progress of completed job j1 from 100 to 50");
+    EXPECT_EQ(e.hint(), "A completed row keeps progress 100.");
+  }
+  try {
+    ThrowViolation(Entity::kExport, "e1", {P::kFailed, P::kFailed, 0, 0, true},
+                   Violation::kFinishedAtCleared);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.state(), SqlState::kObjectNotInPrerequisiteState);
+    EXPECT_EQ(e.message(), "cannot clear finished_at of failed export e1");
+  }
+}
+
+TEST(RowRulesTest, AnInsertIsPlannedAsAnUpdateIntoItsState) {
+  for (Status s : kAllStatuses) {
+    const RowPlan insert = PlanInsert(s, 40, false);
+    // From a state that may move to s, the UPDATE's entry fields are the INSERT's.
+    EXPECT_EQ(insert.set_finished_at, IsFinished(s)) << StatusName(s);
+    EXPECT_EQ(insert.entering_processing, s == P::kProcessing) << StatusName(s);
+    EXPECT_EQ(insert.set_started_at, s == P::kProcessing) << StatusName(s);
+    EXPECT_EQ(insert.set_default_lease, s == P::kProcessing) << StatusName(s);
+    EXPECT_EQ(insert.notify, s == P::kPending || IsFinished(s)) << StatusName(s);
+    EXPECT_FALSE(insert.clear_lease || insert.clear_finished_at) << StatusName(s);
+    EXPECT_EQ(insert.set_progress, s == P::kCompleted) << StatusName(s);
+    if (s == P::kCompleted) {
+      EXPECT_EQ(insert.progress, 100);
+    }
+  }
+  // A processing row that brings its lease keeps it; rows at their entry progress are left.
+  EXPECT_FALSE(PlanInsert(P::kProcessing, 40, true).set_default_lease);
+  EXPECT_FALSE(PlanInsert(P::kPending, 0).set_progress);
+  EXPECT_FALSE(PlanInsert(P::kCompleted, 100).set_progress);
+  // A value out of range is left for the CHECK constraint to refuse, not replaced.
+  EXPECT_FALSE(PlanInsert(P::kCompleted, 101).set_progress);
+  EXPECT_FALSE(PlanInsert(P::kCompleted, -1).set_progress);
+}
+
 TEST(RowRulesTest, EveryForbiddenPairIsATransitionViolation) {
   for (Status from : kAllStatuses) {
     for (Status to : kAllStatuses) {
