@@ -14,7 +14,9 @@ BEGIN
       USING ERRCODE = '22023',
             HINT = 'An export type is a lowercase letter followed by up to 49 lowercase letters, digits or underscores, such as pdf_summary.';
   END IF;
-  PERFORM FROM jobkeeper.jobs j WHERE j.id = request_export.job_id;
+  -- KEY SHARE: a cleanup deleting the job right now is waited for (then the job is gone:
+  -- P0002, not the foreign key's 23503), and one that comes later skips the job.
+  PERFORM FROM jobkeeper.jobs j WHERE j.id = request_export.job_id FOR KEY SHARE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'job % does not exist', request_export.job_id USING ERRCODE = 'P0002';
   END IF;
@@ -177,10 +179,21 @@ BEGIN
       retry_export.export_id, active_id
       USING ERRCODE = '55000', HINT = 'Wait for that export to finish, or cancel it first.';
   END IF;
-  UPDATE jobkeeper.export_jobs e
-     SET status = 'pending', attempts = 0, error_message = NULL, started_at = NULL,
-         locked_by = NULL, lease_expires_at = NULL
-   WHERE e.id = retry_export.export_id;
+  BEGIN
+    UPDATE jobkeeper.export_jobs e
+       SET status = 'pending', attempts = 0, error_message = NULL, started_at = NULL,
+           locked_by = NULL, lease_expires_at = NULL
+     WHERE e.id = retry_export.export_id;
+  EXCEPTION WHEN unique_violation THEN
+    -- A request_export committed an active export of the same job and type after the check
+    -- above: the same refusal, not the index's 23505.
+    SELECT a.id INTO active_id FROM jobkeeper.export_jobs e JOIN jobkeeper.export_jobs a
+        ON a.job_id = e.job_id AND a.export_type = e.export_type AND a.status IN ('pending', 'processing')
+     WHERE e.id = retry_export.export_id;
+    RAISE EXCEPTION 'cannot retry export %: export % of the same job and type is already active',
+      retry_export.export_id, active_id
+      USING ERRCODE = '55000', HINT = 'Wait for that export to finish, or cancel it first.';
+  END;
 END
 $$;
 COMMENT ON FUNCTION jobkeeper.retry_export(uuid) IS
