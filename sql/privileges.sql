@@ -91,6 +91,12 @@ SELECT p.oid::regprocedure AS public_function_grants FROM pg_proc p, aclexplode(
  WHERE p.pronamespace = 'jobkeeper'::regnamespace AND a.grantee = 0;
 SELECT count(*) AS public_table_grants FROM pg_class c, aclexplode(c.relacl) a
  WHERE c.relnamespace = 'jobkeeper'::regnamespace AND a.grantee = 0;
+-- TRIGGER is held by no role but the owner: a trigger on these tables would run inside the
+-- SECURITY DEFINER functions and the worker, with the owner's (a superuser's) rights. The
+-- README's recipe, applied above, grants it to nobody.
+SELECT count(*) AS trigger_grants FROM pg_class c, aclexplode(c.relacl) a
+ WHERE c.relnamespace = 'jobkeeper'::regnamespace AND a.privilege_type = 'TRIGGER'
+   AND a.grantee <> c.relowner;
 
 DROP EXTENSION jobkeeper;
 DROP ROLE regress_jk_app, regress_jk_worker, regress_jk_nobody, regress_jk_janitor;
