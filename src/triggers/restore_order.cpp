@@ -43,7 +43,8 @@ bool JobVisible(Oid jobs, Datum job_id) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
   Oid types[1] = {UUIDOID};
   Datum values[1] = {job_id};
-  const char* sql = psprintf("SELECT 1 FROM %s WHERE id = $1",
+  // Qualified operator: the trigger runs with the writer's search_path.
+  const char* sql = psprintf("SELECT 1 FROM %s WHERE id OPERATOR(pg_catalog.=) $1",
                              quote_qualified_identifier(get_namespace_name(get_rel_namespace(jobs)),
                                                         get_rel_name(jobs)));
   if (SPI_execute_with_args(sql, 1, types, values, nullptr, false, 1) != SPI_OK_SELECT) {
