@@ -15,7 +15,10 @@ GRANT EXECUTE ON FUNCTION
   jobkeeper.submit_job(text, text, text, text, integer, timestamptz, integer, jsonb),
   jobkeeper.request_export(uuid, text),
   jobkeeper.cancel_job(uuid), jobkeeper.retry_job(uuid),
-  jobkeeper.cancel_export(uuid), jobkeeper.retry_export(uuid)
+  jobkeeper.cancel_export(uuid), jobkeeper.retry_export(uuid),
+  jobkeeper.sha256_hex(bytea), jobkeeper.sha256_hex(text), jobkeeper.sha256_agg(bytea),
+  jobkeeper.lo_sha256(oid), jobkeeper.is_sha256_hex(text), jobkeeper.normalize_hash(text),
+  jobkeeper.version()
   TO regress_jk_app;
 -- The worker role: claim, heartbeat, report, finish.
 GRANT USAGE ON SCHEMA jobkeeper TO regress_jk_worker;
@@ -33,6 +36,9 @@ GRANT EXECUTE ON FUNCTION
 SET ROLE regress_jk_app;
 SELECT status, deduplicated FROM jobkeeper.submit_job('a.mp3', '/a.mp3', repeat('a', 64));
 SELECT count(*) AS visible FROM jobkeeper.jobs;
+-- It hashes uploads itself and checks the library version.
+SELECT jobkeeper.sha256_hex('a'::text) = jobkeeper.normalize_hash(upper(jobkeeper.sha256_hex('a'::text))) AS hashes,
+       jobkeeper.version() IS NOT NULL AS version;
 SELECT count(*) FROM jobkeeper.queue_stats;
 -- worker_status too, though it reads shared memory through a function.
 SELECT count(*) >= 0 AS reads_worker_status FROM jobkeeper.worker_status;
