@@ -42,7 +42,7 @@ jobkeeper--$(EXTVERSION).sql: $(INSTALL_PARTS) jobkeeper.control
 
 # The same suites as installcheck, one target each, so a runner can count every suite even
 # when an earlier one fails.
-.PHONY: regresscheck isolationcheck tapcheck test demo demo-stop
+.PHONY: regresscheck isolationcheck tapcheck test demo demo-stop sqlsmith
 regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 isolationcheck:
@@ -57,6 +57,9 @@ demo:
 	bash scripts/demo.sh
 demo-stop:
 	bash scripts/demo.sh stop
+# Long bounded checks, outside make test.
+sqlsmith:
+	bash scripts/sqlsmith.sh
 
 clean: clean-jobkeeper
 clean-jobkeeper:
