@@ -29,6 +29,9 @@ sub worker_running
 }
 
 # Runs a command as a client would, without FORCE; returns (succeeded, seconds, stderr).
+# Held up by a worker, PostgreSQL waits 5 s for other sessions and then fails the command, so
+# success under 4.5 s means the worker was out of the way (typically it takes milliseconds;
+# the bound leaves room for a slow machine's checkpoint during CREATE DATABASE).
 sub timed
 {
 	my ($sql) = @_;
@@ -47,7 +50,7 @@ ok(worker_running('app'), 'app has a worker');
 
 my ($ok, $secs, $err) = timed('ALTER DATABASE app RENAME TO app_renamed');
 ok($ok, 'ALTER DATABASE ... RENAME succeeds while the worker runs') or diag($err);
-cmp_ok($secs, '<', 3, "and takes well under PostgreSQL's 5 s wait ($secs s)");
+cmp_ok($secs, '<', 4.5, "and takes well under PostgreSQL's 5 s wait ($secs s)");
 ok(worker_running('app_renamed'), 'a worker serves the new name');
 ok($node->poll_query_until('app_renamed',
 		"SELECT datname = 'app_renamed' FROM jobkeeper.worker_status WHERE running"),
@@ -55,7 +58,7 @@ ok($node->poll_query_until('app_renamed',
 
 ($ok, $secs, $err) = timed('CREATE DATABASE copy TEMPLATE app_renamed');
 ok($ok, 'CREATE DATABASE ... TEMPLATE of a served database succeeds') or diag($err);
-cmp_ok($secs, '<', 3, "quickly ($secs s)");
+cmp_ok($secs, '<', 4.5, "quickly ($secs s)");
 is($node->safe_psql('copy', 'SELECT count(*) FROM jobkeeper.jobs'), '100', 'the copy has every row');
 ok(worker_running('copy'), 'the copy gets a worker of its own');
 ok(worker_running('app_renamed'), 'and the template gets its worker back');
@@ -65,7 +68,7 @@ mkdir $tsdir or die "mkdir $tsdir: $!";
 $node->safe_psql('postgres', "CREATE TABLESPACE other_space LOCATION '$tsdir'");
 ($ok, $secs, $err) = timed('ALTER DATABASE app_renamed SET TABLESPACE other_space');
 ok($ok, 'ALTER DATABASE ... SET TABLESPACE succeeds while the worker runs') or diag($err);
-cmp_ok($secs, '<', 3, "quickly ($secs s)");
+cmp_ok($secs, '<', 4.5, "quickly ($secs s)");
 ok(worker_running('app_renamed'), 'the worker is back after the move');
 is($node->safe_psql('app_renamed', 'SELECT count(*) FROM jobkeeper.jobs'), '100', 'no row lost by the move');
 
@@ -87,7 +90,7 @@ is($node->safe_psql('postgres',
 
 ($ok, $secs, $err) = timed('DROP DATABASE app_renamed');
 ok($ok, 'DROP DATABASE succeeds without FORCE while the worker runs') or diag($err);
-cmp_ok($secs, '<', 3, "quickly ($secs s)");
+cmp_ok($secs, '<', 4.5, "quickly ($secs s)");
 ($ok, $secs, $err) = timed('DROP DATABASE copy');
 ok($ok, 'so does dropping the copy') or diag($err);
 ok($node->poll_query_until('postgres',
