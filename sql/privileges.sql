@@ -104,5 +104,39 @@ SELECT count(*) AS trigger_grants FROM pg_class c, aclexplode(c.relacl) a
  WHERE c.relnamespace = 'jobkeeper'::regnamespace AND a.privilege_type = 'TRIGGER'
    AND a.grantee <> c.relowner;
 
+-- The privilege matrix, with the README's recipe applied above: every privilege of these
+-- roles on every function, table, view and sequence, taken from the catalogs so that nothing
+-- is forgotten. X: held; -: not. A change to any grant shows here.
+CREATE FUNCTION pg_temp.mark(held boolean) RETURNS text LANGUAGE sql AS
+  $$SELECT CASE WHEN held THEN 'X' ELSE '-' END$$;
+-- Schema usage.
+SELECT r AS role, pg_temp.mark(has_schema_privilege(r, 'jobkeeper', 'USAGE')) AS usage
+  FROM unnest(ARRAY['regress_jk_app', 'regress_jk_worker', 'regress_jk_janitor', 'regress_jk_nobody']) r;
+-- EXECUTE on every function (PUBLIC's grant of _worker_status shows for every role).
+SELECT p.oid::regprocedure AS function,
+       pg_temp.mark(has_function_privilege('regress_jk_app', p.oid, 'EXECUTE')) AS app,
+       pg_temp.mark(has_function_privilege('regress_jk_worker', p.oid, 'EXECUTE')) AS worker,
+       pg_temp.mark(has_function_privilege('regress_jk_janitor', p.oid, 'EXECUTE')) AS janitor,
+       pg_temp.mark(has_function_privilege('regress_jk_nobody', p.oid, 'EXECUTE')) AS nobody
+  FROM pg_proc p WHERE p.pronamespace = 'jobkeeper'::regnamespace
+ ORDER BY 1::text;
+-- Every table, view and sequence: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES,
+-- TRIGGER (in that order; USAGE for sequences in place of REFERENCES).
+SELECT c.relname AS relation, c.relkind AS kind, r.role,
+       string_agg(pg_temp.mark(CASE WHEN c.relkind = 'S' AND priv = 'REFERENCES'
+                                    THEN has_sequence_privilege(r.role, c.oid, 'USAGE')
+                                    WHEN c.relkind = 'S' AND priv IN ('SELECT', 'UPDATE')
+                                    THEN has_sequence_privilege(r.role, c.oid, priv)
+                                    WHEN c.relkind = 'S' THEN false
+                                    ELSE has_table_privilege(r.role, c.oid, priv) END), '' ORDER BY o)
+         AS "SIUDTRt"
+  FROM pg_class c,
+       unnest(ARRAY['regress_jk_app', 'regress_jk_worker', 'regress_jk_janitor', 'regress_jk_nobody']) r(role),
+       unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'])
+         WITH ORDINALITY AS pr(priv, o)
+ WHERE c.relnamespace = 'jobkeeper'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+ GROUP BY c.relname, c.relkind, r.role
+ ORDER BY 1, 3;
+
 DROP EXTENSION jobkeeper;
 DROP ROLE regress_jk_app, regress_jk_worker, regress_jk_nobody, regress_jk_janitor;

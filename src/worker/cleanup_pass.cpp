@@ -66,6 +66,19 @@ struct Attempt {
 
 enum class Outcome { kDone, kTimedOut, kFailed };
 
+// An attempt at a batch of up to limit rows of kind; the worker's guard against restores.
+Attempt NewAttempt(const BatchKind& kind, Datum cutoff, int limit, bool one_by_one, bool worker,
+                   Skipped* skipped) {
+  Attempt a = {};
+  a.kind = &kind;
+  a.cutoff = cutoff;
+  a.limit = limit;
+  a.one_by_one = one_by_one;
+  a.guard_restore = worker;
+  a.skipped = skipped;
+  return a;
+}
+
 void NoteError(CleanupCounts* counts, const char* error) {
   if (counts->error[0] == '\0') jk::pg::CopyClipped(counts->error, sizeof counts->error, error);
 }
@@ -284,12 +297,6 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     const int configured = once ? first_batch : jk::pg::cleanup_batch_size;
     batch = std::min(batch, configured);
     if (worker) pgstat_report_activity(STATE_RUNNING, kind.activity);
-    Attempt a = {};
-    a.kind = &kind;
-    a.cutoff = cutoff;
-    a.limit = batch;
-    a.guard_restore = worker;
-    a.skipped = &skipped;
     if (!worker && caller_subtransactions >= kMaxCallerSubtransactions) {
       char message[kPassErrorLength];
       snprintf(message, sizeof message,
@@ -298,6 +305,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
       NoteError(counts, message);
       break;
     }
+    Attempt a = NewAttempt(kind, cutoff, batch, false, worker, &skipped);
     Outcome outcome = RunIsolated(mode, &a);
     // A batch that fails for a row's sake is halved until it is small, so that the rows
     // before the bad one go in batches; then the small batch is redone one row at a time.
@@ -313,13 +321,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
                     errdetail("%s", a.error)));
       char batch_error[kPassErrorLength];
       strlcpy(batch_error, a.error, sizeof batch_error);
-      a = {};
-      a.kind = &kind;
-      a.cutoff = cutoff;
-      a.limit = batch;
-      a.one_by_one = true;
-      a.guard_restore = worker;
-      a.skipped = &skipped;
+      a = NewAttempt(kind, cutoff, batch, true, worker, &skipped);
       outcome = RunIsolated(mode, &a);
       if (outcome == Outcome::kFailed) {  // not a row's fault: the step cannot go on
         NoteError(counts, a.error);

@@ -111,7 +111,7 @@ void ReloadSettings() {
 // kRestoreSettleSeconds ago: between two of its steps (its sessions connect, COPY and
 // disconnect one after another) it may show for a moment as neither. The worker waits
 // meanwhile (logged once).
-bool RestoreConnected() {
+bool RestoreUnderWay() {
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   PushActiveSnapshot(GetTransactionSnapshot());
@@ -172,7 +172,7 @@ bool RunPass(bool full, MemoryContext pass_context) {
   PG_TRY();
   {
     // Every commit leaves TopMemoryContext current: each step goes back to the pass's.
-    const bool restoring = RestoreConnected();
+    const bool restoring = RestoreUnderWay();
     MemoryContextSwitchTo(pass_context);
     if (restoring) {
       counts.postponed = true;
