@@ -29,6 +29,12 @@ PG_CPPFLAGS = -Isrc -isystem $(PG_INCLUDE_SERVER) -DJK_VERSION='"$(EXTVERSION)"'
 PG_CXXFLAGS = -std=c++17 -fvisibility=hidden -fvisibility-inlines-hidden \
               -Wall -Wextra -Wno-register $(if $(JK_WERROR),-Werror)
 SHLIB_LINK  = -lstdc++ -lcrypto -Wl,--version-script=$(CURDIR)/src/exports.map
+# `make JK_SANITIZE=1` instruments the library with AddressSanitizer and UndefinedBehavior-
+# Sanitizer (scripts/sanitize.sh runs the suites against it).
+ifdef JK_SANITIZE
+PG_CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -g
+SHLIB_LINK  += -fsanitize=address,undefined
+endif
 
 # No LLVM bitcode: jobkeeper's functions are reached through fmgr calls that the JIT would not
 # inline, and compiling C++ with exceptions to bitcode doubles build time for no gain.
@@ -42,7 +48,7 @@ jobkeeper--$(EXTVERSION).sql: $(INSTALL_PARTS) jobkeeper.control
 
 # The same suites as installcheck, one target each, so a runner can count every suite even
 # when an earlier one fails.
-.PHONY: regresscheck isolationcheck tapcheck test demo demo-stop sqlsmith
+.PHONY: regresscheck isolationcheck tapcheck test demo demo-stop sqlsmith sanitize
 regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 isolationcheck:
@@ -57,6 +63,9 @@ demo:
 	bash scripts/demo.sh
 demo-stop:
 	bash scripts/demo.sh stop
+# The suites against a sanitizer build of the library (make test runs it after TAP).
+sanitize:
+	bash scripts/sanitize.sh
 # Long bounded checks, outside make test.
 sqlsmith:
 	bash scripts/sqlsmith.sh

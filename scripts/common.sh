@@ -45,6 +45,7 @@ jk_as_postgres() {
 
 # Creates and starts a cluster in directory $1 listening only on a socket in $1/sock, port $2,
 # with jobkeeper preloaded. Extra postgresql.conf lines may follow as further arguments.
+# Variables in the array JK_SERVER_ENV (NAME=value) are given to the server only.
 jk_cluster_start() {
   local dir=$1 port=$2
   shift 2
@@ -63,7 +64,8 @@ jk_cluster_start() {
     local line
     for line in "$@"; do echo "$line"; done
   } | jk_as_postgres tee -a "$dir/data/postgresql.conf" >/dev/null
-  jk_as_postgres "$JK_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+  jk_as_postgres env ${JK_SERVER_ENV[@]+"${JK_SERVER_ENV[@]}"} \
+    "$JK_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
     || { cat "$dir/server.log"; return 1; }
 }
 

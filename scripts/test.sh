@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (`make test`): installs what it needs, builds, runs every suite
-# (GoogleTest, pg_regress, isolation, TAP) and ends with one line "N passed, M failed".
+# (GoogleTest, pg_regress, isolation, TAP, then pg_regress and isolation against a sanitizer
+# build) and ends with one line "N passed, M failed".
 # Exits non-zero when anything fails. The throwaway cluster is removed however it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -95,6 +96,21 @@ if [ "$tap_bad" -gt 0 ]; then
   suite_problems+=("TAP")
 fi
 count "$tap_ok" "$tap_bad"
+
+# 5. The pg_regress and isolation suites again, against the library built with AddressSanitizer
+# and UndefinedBehaviorSanitizer; last, because it replaces the installed library while it runs
+# (and installs the normal one again when it ends).
+jk_log "sanitizer build (scripts/sanitize.sh)"
+bash scripts/sanitize.sh >"$work/sanitize.log" 2>&1
+grep -E '^(regresscheck|isolationcheck):|sanitizer report|^canary' "$work/sanitize.log"
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/sanitize.log" | tail -1)
+if [ -n "$summary" ]; then
+  read -r san_ok _ san_bad _ <<<"$summary"
+else
+  san_ok=0 san_bad=1
+fi
+if [ "$san_bad" -gt 0 ]; then tail -100 "$work/sanitize.log"; suite_problems+=("sanitizers"); fi
+count "$san_ok" "$san_bad"
 
 [ ${#suite_problems[@]} -gt 0 ] && echo "failing: ${suite_problems[*]}"
 echo "$passed passed, $failed failed"
