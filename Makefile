@@ -43,6 +43,12 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies (its autodepend names files by basename, and ours repeat):
+# each object records its own, so that a changed header rebuilds what includes it.
+%.o: %.cpp
+	$(CXX) $(CXXFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
+-include $(OBJS:.o=.d)
+
 jobkeeper--$(EXTVERSION).sql: $(INSTALL_PARTS) jobkeeper.control
 	cat $(INSTALL_PARTS) > $@
 
@@ -72,7 +78,7 @@ sqlsmith:
 
 clean: clean-jobkeeper
 clean-jobkeeper:
-	rm -rf build/
+	rm -rf build/ $(OBJS:.o=.d)
 
 # Relink when the export list changes.
 $(shlib): src/exports.map

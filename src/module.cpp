@@ -1,6 +1,7 @@
 // The module's identity: the magic block and _PG_init, which defines the settings and, when
 // the library is preloaded, the workers' shared memory and the launcher.
 #include "pg/entry.hpp"
+#include "pg/events.hpp"
 #include "pg/settings.hpp"
 #include "worker/database_commands.hpp"
 #include "worker/launcher.hpp"
@@ -37,6 +38,7 @@ void _PG_init(void) {
   jk::pg::DefineSettings();
   // Settings jobkeeper.* that the library does not define are typos: refuse them.
   MarkGUCPrefixReserved("jobkeeper");
+  jk::pg::RegisterEventCallbacks();
   if (!process_shared_preload_libraries_in_progress) return;
   prev_shmem_request_hook = shmem_request_hook;
   shmem_request_hook = RequestShmem;

@@ -20,10 +20,12 @@ void PlanEntry(Status to, RowPlan* plan) {
     plan->set_progress = true;
     plan->progress = 100;
   }
-  plan->notify = to == Status::kPending || IsFinished(to);
+  plan->notify = IsAnnouncedEntry(to);
 }
 
 }  // namespace
+
+bool IsAnnouncedEntry(Status to) noexcept { return to == Status::kPending || IsFinished(to); }
 
 RowPlan PlanUpdate(const RowUpdate& u) noexcept {
   RowPlan plan;

@@ -44,6 +44,10 @@ struct RowPlan {
   bool notify = false;             // the row became pending or reached a finished state
 };
 
+// Whether a row that enters `to` (by an INSERT, or an UPDATE that changes its status) is
+// announced by NOTIFY (SPEC section 6): it became pending or reached a finished state.
+bool IsAnnouncedEntry(Status to) noexcept;
+
 // Plans an UPDATE of one row; never throws, so triggers pay nothing for exceptions.
 RowPlan PlanUpdate(const RowUpdate& update) noexcept;
 

@@ -12,7 +12,7 @@ extern "C" {
 
 namespace jk::pg {
 
-bool notify_enabled = true;
+int notify_mode = 1;  // NotifyMode::kOn
 int job_retention_s = 12 * 3600;
 int export_retention_s = 24 * 3600;
 int deleted_files_retention_s = -1;
@@ -24,12 +24,26 @@ int lease_check_interval_s = 10;
 char* worker_databases = nullptr;
 int max_databases = 64;
 
+namespace {
+
+// on: through the database's worker when one runs, else at commit; direct: each transaction at
+// its own commit (PostgreSQL's notify lock, held through the commit's WAL flush); off: none.
+// The boolean spellings are accepted as on and off.
+const config_enum_entry kNotifyModes[] = {
+    {"on", 1, false},    {"off", 0, false},   {"direct", 2, false}, {"true", 1, true},
+    {"false", 0, true},  {"yes", 1, true},    {"no", 0, true},      {"1", 1, true},
+    {"0", 0, true},      {nullptr, 0, false}};
+
+}  // namespace
+
 void DefineSettings() {
-  DefineCustomBoolVariable(
+  DefineCustomEnumVariable(
       "jobkeeper.notify",
       "Sends NOTIFY jobkeeper_jobs / jobkeeper_exports when work becomes pending or finishes.",
-      "Turn off where nobody LISTENs: each notifying commit takes a cluster-wide lock.",
-      &notify_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      "on: sent after commit by the database's jobkeeper worker, in batches (by the "
+      "transaction itself where no worker runs); direct: by each transaction at its commit; "
+      "off: not sent.",
+      &notify_mode, 1, kNotifyModes, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "jobkeeper.job_retention", "How long finished jobs are kept before cleanup deletes them.",
       "-1 keeps them forever.", &job_retention_s, 12 * 3600, -1, INT_MAX, PGC_SUSET,

@@ -3,8 +3,8 @@
 
 namespace jk::pg {
 
-// jobkeeper.notify: whether status changes send NOTIFY jobkeeper_jobs / jobkeeper_exports.
-extern bool notify_enabled;
+// jobkeeper.notify: a NotifyMode (pg/events.hpp): off, on or direct.
+extern int notify_mode;
 // Retention, in seconds; -1 keeps rows forever (PGC_SUSET: per cluster, database or session).
 extern int job_retention_s;
 extern int export_retention_s;

@@ -1,23 +1,21 @@
 // jobkeeper.status_trigger(): BEFORE INSERT OR UPDATE on jobs and export_jobs. It applies the
-// status rules of SPEC section 3 (decided in core/row_rules) to each row and sends NOTIFY.
+// status rules of SPEC section 3 (decided in core/row_rules) to each row; the events are
+// event_trigger.cpp's, after the row is stored.
 #include <cstring>
 
 #include "core/row_rules.hpp"
 #include "pg/entry.hpp"
 #include "pg/guard.hpp"
-#include "pg/settings.hpp"
 #include "triggers/restore_order.hpp"
+#include "triggers/trigger_rows.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
-#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
-#include "lib/stringinfo.h"
-#include "utils/json.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -28,12 +26,12 @@ namespace {
 using jk::core::Entity;
 using jk::core::RowPlan;
 using jk::core::Status;
+using jk::triggers::ReadStatus;
 
 // Attribute numbers (1-based, 0 when absent) of the columns the trigger reads or sets.
 struct Columns {
   Oid relid;  // the table they were found in
   int id, status, progress, updated_at, finished_at, started_at, locked_by, lease_expires_at;
-  int kind;    // queue (jobs) or export_type (exports): the NOTIFY payload's third field
   int job_id;  // exports only
 };
 
@@ -42,7 +40,6 @@ void FindColumns(Relation rel, Entity entity, Columns* c) {
   TupleDesc desc = RelationGetDescr(rel);
   std::memset(c, 0, sizeof *c);
   c->relid = RelationGetRelid(rel);
-  const char* kind_name = entity == Entity::kJob ? "queue" : "export_type";
   for (int i = 0; i < desc->natts; i++) {
     Form_pg_attribute att = TupleDescAttr(desc, i);
     if (att->attisdropped) continue;
@@ -55,14 +52,13 @@ void FindColumns(Relation rel, Entity entity, Columns* c) {
                 : std::strcmp(n, "started_at") == 0       ? &c->started_at
                 : std::strcmp(n, "locked_by") == 0        ? &c->locked_by
                 : std::strcmp(n, "lease_expires_at") == 0 ? &c->lease_expires_at
-                : std::strcmp(n, kind_name) == 0          ? &c->kind
                 : std::strcmp(n, "job_id") == 0           ? &c->job_id
                                                           : nullptr;
     if (slot != nullptr) *slot = i + 1;
   }
   if (c->id == 0 || c->status == 0 || c->progress == 0 || c->updated_at == 0 ||
       c->finished_at == 0 || c->started_at == 0 || c->locked_by == 0 ||
-      c->lease_expires_at == 0 || c->kind == 0 || (entity == Entity::kExport && c->job_id == 0)) {
+      c->lease_expires_at == 0 || (entity == Entity::kExport && c->job_id == 0)) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("jobkeeper.status_trigger() cannot run on table \"%s\"",
                            RelationGetRelationName(rel)),
@@ -85,20 +81,6 @@ const Columns& ColumnsFor(FunctionCallInfo fcinfo, Relation rel, Entity entity) 
 // The readers below take the trigger's slots rather than its HeapTuples: a slot deforms a row
 // once and keeps the values (the UPDATE's new row arrives already deformed), where
 // heap_getattr walks the row from its start for every column after a variable-length one.
-
-// Reads a text column as a status; nothing when it is null or not a known status, which the
-// table's NOT NULL and CHECK constraints then refuse with their own errors.
-bool ReadStatus(TupleTableSlot* slot, int attnum, Status* out) {
-  bool isnull;
-  Datum d = slot_getattr(slot, attnum, &isnull);
-  if (isnull) return false;
-  text* t = DatumGetTextPP(d);
-  std::optional<Status> s = jk::core::ParseStatus(
-      std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
-  if (!s) return false;
-  *out = *s;
-  return true;
-}
 
 int ReadProgress(TupleTableSlot* slot, int attnum) {
   bool isnull;
@@ -145,43 +127,14 @@ void CheckExportJobCompleted(HeapTuple tuple, TupleDesc desc, const Columns& c) 
   SPI_finish();
 }
 
-// Sends NOTIFY jobkeeper_jobs / jobkeeper_exports with {"id", "status", "queue"|"export_type"}.
-void Notify(Entity entity, HeapTuple tuple, TupleDesc desc, const Columns& c, Status status) {
-  StringInfoData payload;
-  initStringInfo(&payload);
-  appendStringInfo(&payload, "{\"id\": \"%s\", \"status\": \"%s\", ", UuidText(tuple, desc, c.id),
-                   jk::core::StatusName(status));
-  bool isnull;
-  Datum kind = heap_getattr(tuple, c.kind, desc, &isnull);
-  escape_json(&payload, entity == Entity::kJob ? "queue" : "export_type");
-  appendStringInfoString(&payload, ": ");
-  if (isnull) {
-    appendStringInfoString(&payload, "null");
-  } else {
-    escape_json(&payload, TextDatumGetCString(kind));
-  }
-  appendStringInfoChar(&payload, '}');
-  Async_Notify(entity == Entity::kJob ? "jobkeeper_jobs" : "jobkeeper_exports", payload.data);
-}
-
 }  // namespace
 
 // Applies the status rules to the row being inserted or updated and returns the row to store.
 JK_FUNCTION(jobkeeper_status_trigger) {
-  if (!CALLED_AS_TRIGGER(fcinfo)) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("jobkeeper.status_trigger() must be called as a trigger")));
-  }
-  TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  TriggerData* td = jk::triggers::CheckedTriggerData(fcinfo, "status_trigger",
+                                                     jk::triggers::Timing::kBefore);
   const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
-  if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-      !(is_update || TRIGGER_FIRED_BY_INSERT(td->tg_event)) || td->tg_trigger->tgnargs != 1) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("jobkeeper.status_trigger() must run BEFORE INSERT OR UPDATE FOR "
-                           "EACH ROW with one argument, 'job' or 'export'")));
-  }
-  const Entity entity =
-      std::strcmp(td->tg_trigger->tgargs[0], "export") == 0 ? Entity::kExport : Entity::kJob;
+  const Entity entity = jk::triggers::TriggerEntity(td);
   TupleDesc desc = RelationGetDescr(td->tg_relation);
   HeapTuple row = is_update ? td->tg_newtuple : td->tg_trigtuple;
   TupleTableSlot* row_slot = is_update ? td->tg_newslot : td->tg_trigslot;
@@ -263,6 +216,5 @@ JK_FUNCTION(jobkeeper_status_trigger) {
     row = heap_form_tuple(desc, all_values, all_nulls);
   }
 
-  if (plan.notify && jk::pg::notify_enabled) Notify(entity, row, desc, c, new_status);
   return PointerGetDatum(row);
 }

@@ -5,9 +5,11 @@
 
 #include "core/retention.hpp"
 #include "pg/entry.hpp"
+#include "pg/events.hpp"
 #include "pg/settings.hpp"
 #include "pg/text.hpp"
 #include "worker/cleanup_pass.hpp"
+#include "worker/event_ring.hpp"
 #include "worker/shared_state.hpp"
 
 extern "C" {
@@ -60,8 +62,10 @@ void SetActivity(const char* activity) {
   Report([&](DatabaseSlot* s) { strlcpy(s->activity, activity, sizeof s->activity); });
 }
 
-// Clears this worker's pid from its slot when the process exits.
+// Clears this worker's pid from its slot when the process exits; events committed meanwhile
+// are sent by their transactions themselves.
 void ClearPid() {
+  jk::worker::DetachEventRing(my_slot);
   Report([](DatabaseSlot* s) {
     if (s->pid != MyProcPid) return;  // a slot this worker never attached to, or lost
     s->pid = 0;
@@ -70,6 +74,35 @@ void ClearPid() {
 }
 
 int64 Seconds(int s) { return int64{s} * USECS_PER_SEC; }
+
+// Sends the events that committed transactions left in this database's ring, in one
+// transaction (one take of the notify lock for all of them). A failure (the notification queue
+// full because a listener stopped reading) loses this batch only; it is logged.
+void SendEvents() {
+  static char* entries = nullptr;
+  if (entries == nullptr) {
+    entries = static_cast<char*>(MemoryContextAlloc(TopMemoryContext, jk::worker::kEventRingBytes));
+  }
+  const uint32 bytes = jk::worker::TakeEvents(my_slot, entries);
+  if (bytes == 0) return;
+  MemoryContext old = CurrentMemoryContext;
+  PG_TRY();
+  {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    jk::pg::NotifyEntries(entries, bytes);
+    CommitTransactionCommand();
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(old);
+    EmitErrorReport();
+    FlushErrorState();
+    AbortCurrentTransaction();
+  }
+  PG_END_TRY();
+  MemoryContextSwitchTo(old);
+}
 
 enum class Installed { kMissing, kOtherVersion, kReady };
 
@@ -135,6 +168,11 @@ bool RestoreUnderWay() {
 // Between two batches of a cleanup pass: a reload applies at once, and the lease check keeps
 // its cadence however long the pass takes.
 void BetweenBatches(jk::worker::CleanupCounts* counts) {
+  {
+    MemoryContext pass = CurrentMemoryContext;
+    SendEvents();
+    MemoryContextSwitchTo(pass);
+  }
   if (ConfigReloadPending) {
     ConfigReloadPending = false;
     MemoryContext pass = CurrentMemoryContext;
@@ -249,6 +287,7 @@ bool Attach(Oid dboid) {
       (st->slots[my_slot].pid == 0 || BackendPidGetProc(st->slots[my_slot].pid) == nullptr)) {
     DatabaseSlot* slot = &st->slots[my_slot];
     slot->pid = MyProcPid;
+    jk::worker::AttachEventRing(my_slot);
     slot->last_error[0] = '\0';
     strlcpy(slot->activity, "starting", sizeof slot->activity);
     ok = true;
@@ -293,8 +332,12 @@ void jobkeeper_worker_main(Datum arg) {
   bool mismatch_logged = false;
   TimestampTz last_cleanup_start = 0;
   TimestampTz next_cleanup = 0;  // a run right after start
+  // When the extension check and the passes are next due; the latch also wakes the worker
+  // for events, which need neither.
+  TimestampTz next_check = 0;
   for (;;) {
     CHECK_FOR_INTERRUPTS();
+    SendEvents();
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ReloadSettings();
@@ -302,61 +345,64 @@ void jobkeeper_worker_main(Datum arg) {
       next_cleanup = jk::core::NextRunAt(last_cleanup_start,
                                          Seconds(jk::pg::cleanup_interval_s),
                                          GetCurrentTimestamp());
+      next_check = 0;
     }
-    char version[64] = "";
-    bool ready = false;
-    switch (CheckExtension(version, sizeof version)) {
-      case Installed::kMissing:
-        ereport(announced ? LOG : DEBUG1,
-                (errmsg("jobkeeper worker stopping: the extension is not installed in this "
-                        "database")));
-        // The launcher frees the slot once it sees the worker gone, and probes again later.
-        Report([](DatabaseSlot* s) { s->state = jk::worker::SlotState::kNoExtension; });
-        proc_exit(0);
-        break;
-      case Installed::kOtherVersion:
-        if (!mismatch_logged) {
-          ereport(LOG, (errmsg("jobkeeper worker waiting: installed SQL version %s, library "
-                               "version %s", version, JK_VERSION),
-                        errhint("Run ALTER EXTENSION jobkeeper UPDATE.")));
-          mismatch_logged = true;
-        }
-        SetActivity("waiting for ALTER EXTENSION jobkeeper UPDATE");
-        break;
-      case Installed::kReady: {
-        if (!announced) {
-          ereport(LOG, (errmsg("jobkeeper worker started")));
-          Report([](DatabaseSlot* s) { s->state = jk::worker::SlotState::kServed; });
-          announced = true;
-        }
-        mismatch_logged = false;
-        ready = true;
-        TimestampTz now = GetCurrentTimestamp();
-        if (now >= next_cleanup) {
-          const bool ran = RunPass(true, pass_context);
-          now = GetCurrentTimestamp();
-          if (ran) {
-            last_cleanup_start = now;
-            next_cleanup = jk::core::NextRunAt(last_cleanup_start,
-                                               Seconds(jk::pg::cleanup_interval_s), now);
-          } else {  // waited for a pg_restore: try again soon
-            next_cleanup = now + Seconds(jk::pg::lease_check_interval_s);
+    if (GetCurrentTimestamp() >= next_check) {
+      char version[64] = "";
+      bool ready = false;
+      switch (CheckExtension(version, sizeof version)) {
+        case Installed::kMissing:
+          ereport(announced ? LOG : DEBUG1,
+                  (errmsg("jobkeeper worker stopping: the extension is not installed in this "
+                          "database")));
+          // The launcher frees the slot once it sees the worker gone, and probes again later.
+          Report([](DatabaseSlot* s) { s->state = jk::worker::SlotState::kNoExtension; });
+          proc_exit(0);
+          break;
+        case Installed::kOtherVersion:
+          if (!mismatch_logged) {
+            ereport(LOG, (errmsg("jobkeeper worker waiting: installed SQL version %s, library "
+                                 "version %s", version, JK_VERSION),
+                          errhint("Run ALTER EXTENSION jobkeeper UPDATE.")));
+            mismatch_logged = true;
           }
-          next_lease = now + Seconds(jk::pg::lease_check_interval_s);
-        } else if (now >= next_lease) {
-          RunPass(false, pass_context);
-          next_lease = GetCurrentTimestamp() + Seconds(jk::pg::lease_check_interval_s);
+          SetActivity("waiting for ALTER EXTENSION jobkeeper UPDATE");
+          break;
+        case Installed::kReady: {
+          if (!announced) {
+            ereport(LOG, (errmsg("jobkeeper worker started")));
+            Report([](DatabaseSlot* s) { s->state = jk::worker::SlotState::kServed; });
+            announced = true;
+          }
+          mismatch_logged = false;
+          ready = true;
+          TimestampTz now = GetCurrentTimestamp();
+          if (now >= next_cleanup) {
+            const bool ran = RunPass(true, pass_context);
+            now = GetCurrentTimestamp();
+            if (ran) {
+              last_cleanup_start = now;
+              next_cleanup = jk::core::NextRunAt(last_cleanup_start,
+                                                 Seconds(jk::pg::cleanup_interval_s), now);
+            } else {  // waited for a pg_restore: try again soon
+              next_cleanup = now + Seconds(jk::pg::lease_check_interval_s);
+            }
+            next_lease = now + Seconds(jk::pg::lease_check_interval_s);
+          } else if (now >= next_lease) {
+            RunPass(false, pass_context);
+            next_lease = GetCurrentTimestamp() + Seconds(jk::pg::lease_check_interval_s);
+          }
+          const TimestampTz due = next_cleanup;
+          Report([&](DatabaseSlot* s) { s->next_run = due; });
+          break;
         }
-        const TimestampTz due = next_cleanup;
-        Report([&](DatabaseSlot* s) { s->next_run = due; });
-        break;
       }
+      // Mid-upgrade (versions differ) it looks again every lease_check_interval.
+      next_check = ready ? (next_cleanup < next_lease ? next_cleanup : next_lease)
+                         : GetCurrentTimestamp() + Seconds(jk::pg::lease_check_interval_s);
+      pgstat_report_activity(STATE_IDLE, nullptr);
     }
-    pgstat_report_activity(STATE_IDLE, nullptr);
-    // Mid-upgrade (versions differ) it looks again every lease_check_interval.
-    const TimestampTz wake = next_cleanup < next_lease ? next_cleanup : next_lease;
-    long wait_ms = ready ? (wake - GetCurrentTimestamp()) / 1000
-                         : jk::pg::lease_check_interval_s * 1000L;
+    long wait_ms = (next_check - GetCurrentTimestamp()) / 1000;
     if (wait_ms < 10) wait_ms = 10;
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms,
                     PG_WAIT_EXTENSION);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "pg/settings.hpp"
+#include "worker/event_ring.hpp"
 
 extern "C" {
 #include "storage/ipc.h"
@@ -18,16 +19,23 @@ namespace {
 
 SharedState* state = nullptr;
 
+Size SlotsSize() {
+  return MAXALIGN(add_size(offsetof(SharedState, slots),
+                           mul_size(sizeof(DatabaseSlot),
+                                    static_cast<Size>(jk::pg::max_databases))));
+}
+
 Size SharedStateSize() {
-  return add_size(offsetof(SharedState, slots),
-                  mul_size(sizeof(DatabaseSlot), static_cast<Size>(jk::pg::max_databases)));
+  return add_size(SlotsSize(),
+                  mul_size(sizeof(EventRing), static_cast<Size>(jk::pg::max_databases)));
 }
 
 }  // namespace
 
 void RequestSharedState() {
   RequestAddinShmemSpace(MAXALIGN(SharedStateSize()));
-  RequestNamedLWLockTranche("jobkeeper", 1);
+  // One lock for the slots and holds, one per event ring.
+  RequestNamedLWLockTranche("jobkeeper", 1 + jk::pg::max_databases);
 }
 
 void AttachSharedState() {
@@ -36,8 +44,11 @@ void AttachSharedState() {
   state = static_cast<SharedState*>(ShmemInitStruct("jobkeeper", SharedStateSize(), &found));
   if (!found) {
     std::memset(state, 0, SharedStateSize());
-    state->lock = &(GetNamedLWLockTranche("jobkeeper"))->lock;
+    LWLockPadded* locks = GetNamedLWLockTranche("jobkeeper");
+    state->lock = &locks[0].lock;
     state->slot_count = jk::pg::max_databases;
+    state->rings = reinterpret_cast<EventRing*>(reinterpret_cast<char*>(state) + SlotsSize());
+    for (int i = 0; i < state->slot_count; i++) state->rings[i].lock = &locks[1 + i].lock;
   }
   LWLockRelease(AddinShmemInitLock);
 }

@@ -49,8 +49,11 @@ struct DatabaseHold {
   int pid;
 };
 
+struct EventRing;
+
 struct SharedState {
   LWLock* lock;
+  EventRing* rings;       // slot_count of them, one per slot (worker/event_ring.hpp)
   Latch* launcher_latch;  // set by CREATE EXTENSION to start a worker without waiting
   bool rescan_all;        // set with the latch: check databases without the extension again
   DatabaseHold holds[kMaxHolds];
