@@ -5,7 +5,9 @@
 # -t N/C, after a fresh schema, prefill, VACUUM ANALYZE and CHECKPOINT; median of ROUNDS
 # (default 3). jobkeeper runs as installed: defaults, events on. Cells: 1 and 8 clients,
 # synchronous_commit on and off; and enqueue (one job with a hash per transaction) at 8
-# clients. Prints jobs/s and the ratio to raw. Usage: bash bench/baselines.sh
+# clients. Prints jobs/s and the ratio to raw. Then jobkeeper's 8-client lifecycle (sync on)
+# with a listener connected, events on against off (SPEC section 8's events target).
+# Usage: bash bench/baselines.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -59,7 +61,7 @@ prepare() {
 # Runs pgbench; prints jobs/s (transactions/s divided by transactions per job).
 run() {
   local s=$1 script=$2 clients=$3 sync=$4 per_job=$5 out tps
-  out=$(PGOPTIONS="-c synchronous_commit=$sync" pgbench -n -M prepared -c "$clients" \
+  out=$(PGOPTIONS="-c synchronous_commit=$sync ${extra_options:-}" pgbench -n -M prepared -c "$clients" \
           -j $((clients < 2 ? clients : 2)) -t $((n / clients)) -D n=0 -D tag="$RANDOM$RANDOM" \
           -f "$script" "$s" 2>&1) || true
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
@@ -97,3 +99,22 @@ cell "lifecycle, 8 clients, sync on" lifecycle 8 on "$n" 2
 cell "lifecycle, 1 client, sync off" lifecycle 1 off "$n" 2
 cell "lifecycle, 8 clients, sync off" lifecycle 8 off "$n" 2
 cell "enqueue, 8 clients, sync on" enqueue 8 on 0 1
+
+# Events: jobkeeper's 8-client lifecycle (sync on) with a listener connected that reads what it
+# is sent, events on (the default) against events off.
+listener() {
+  while sleep 0.05; do echo "SELECT 1;"; done | psql -X -q -d jobkeeper -c "LISTEN jobkeeper_jobs" -f - >/dev/null 2>&1
+}
+listener &
+listener_pid=$!
+declare -A ev=([on]="" [off]="")
+for ((r = 1; r <= rounds; r++)); do
+  for mode in on off; do
+    prepare jobkeeper "$n"
+    ev[$mode]+="$(extra_options="-c jobkeeper.notify=$mode" run jobkeeper "$work/jk_lifecycle.pgb" 8 on 2) "
+  done
+done
+pkill -P "$listener_pid" 2>/dev/null; kill "$listener_pid" 2>/dev/null
+on=$(median <<<"${ev[on]}"); off=$(median <<<"${ev[off]}")
+printf '%-34s %9s %9s %10s\n' "events, 8 clients, sync on" "on=$on" "off=$off" \
+  "$(awk -v x="$on" -v y="$off" 'BEGIN { printf "%.2f", x / y }')"

@@ -32,7 +32,7 @@ SELECT * FROM jobkeeper.submit_job('x', '/x', queue => '');
 SELECT * FROM jobkeeper.submit_job('x', '/x', queue => repeat('q', 8000));
 \echo :SQLSTATE
 \set VERBOSITY terse
-INSERT INTO jobkeeper.jobs (file_name, file_path, queue) VALUES ('x', '/x', repeat('q', 256));
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, queue) VALUES ('00000000-0000-0000-0000-0000000000f1', 'x', '/x', repeat('q', 256));
 \echo :SQLSTATE
 \set VERBOSITY default
 SELECT * FROM jobkeeper.submit_job('x', '/x', max_attempts => 0);

@@ -171,13 +171,26 @@ SELECT export_type, status, started_at IS NOT NULL AS started, lease_expires_at 
 
 -- Constraints on direct writes (23514), and the unique active export (23505).
 \set VERBOSITY terse
-INSERT INTO jobkeeper.jobs (file_name, file_path) VALUES ('', '/x');
+INSERT INTO jobkeeper.jobs (id, file_name, file_path) VALUES ('00000000-0000-0000-0000-0000000000f1', '', '/x');
 \echo :SQLSTATE
-INSERT INTO jobkeeper.jobs (file_name, file_path, file_hash) VALUES ('x', '/x', repeat('A', 64));
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, file_hash) VALUES ('00000000-0000-0000-0000-0000000000f2', 'x', '/x', repeat('A', 64));
 \echo :SQLSTATE
-INSERT INTO jobkeeper.jobs (file_name, file_path, progress) VALUES ('x', '/x', 101);
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, progress) VALUES ('00000000-0000-0000-0000-0000000000f3', 'x', '/x', 101);
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, queue) VALUES ('00000000-0000-0000-0000-0000000000f4', 'x', '/x', '');
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, max_attempts) VALUES ('00000000-0000-0000-0000-0000000000f5', 'x', '/x', 0);
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, attempts) VALUES ('00000000-0000-0000-0000-0000000000f6', 'x', '/x', -1);
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, submit_count) VALUES ('00000000-0000-0000-0000-0000000000f7', 'x', '/x', 0);
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, errors) VALUES ('00000000-0000-0000-0000-0000000000f8', 'x', '/x', '{}');
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, metadata) VALUES ('00000000-0000-0000-0000-0000000000f9', 'x', '/x', '[1]');
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, metadata) VALUES ('00000000-0000-0000-0000-0000000000fa', 'x', '/x', '"s"');
+INSERT INTO jobkeeper.jobs (id, file_name, file_path) VALUES ('00000000-0000-0000-0000-0000000000fb', '', NULL);
 \echo :SQLSTATE
-INSERT INTO jobkeeper.export_jobs (job_id, export_type) VALUES ('00000000-0000-0000-0000-000000000001', 'PDF');
+INSERT INTO jobkeeper.export_jobs (id, job_id, export_type) VALUES ('00000000-0000-0000-0000-0000000000e9', '00000000-0000-0000-0000-000000000001', 'PDF');
+INSERT INTO jobkeeper.export_jobs (id, job_id, export_type, max_attempts) VALUES ('00000000-0000-0000-0000-0000000000ea', '00000000-0000-0000-0000-000000000001', 'pdf', 0);
+-- The detail names the rule (the constraint it once was); the row is not stored.
+\set VERBOSITY default
+INSERT INTO jobkeeper.export_jobs (id, job_id, export_type, status, error_message) VALUES ('00000000-0000-0000-0000-0000000000eb', '00000000-0000-0000-0000-000000000001', 'pdf', 'failed', '');
+\set VERBOSITY terse
 \echo :SQLSTATE
 -- One active export per job and type.
 INSERT INTO jobkeeper.export_jobs (job_id, export_type) VALUES ('00000000-0000-0000-0000-000000000001', 'srt');

@@ -3,6 +3,7 @@
 // event_trigger.cpp's, after the row is stored.
 #include <cstring>
 
+#include "core/row_checks.hpp"
 #include "core/row_rules.hpp"
 #include "pg/entry.hpp"
 #include "pg/guard.hpp"
@@ -16,6 +17,8 @@ extern "C" {
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "mb/pg_wchar.h"
+#include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -32,7 +35,9 @@ using jk::triggers::ReadStatus;
 struct Columns {
   Oid relid;  // the table they were found in
   int id, status, progress, updated_at, finished_at, started_at, locked_by, lease_expires_at;
-  int job_id;  // exports only
+  int file_path, error_message, attempts, max_attempts;  // read by the value rules
+  int file_name, file_hash, queue, submit_count, errors, metadata;  // jobs only
+  int job_id, export_type;  // exports only
 };
 
 // Finds the trigger's columns by name in `desc`; a table lacking one is a misuse.
@@ -53,12 +58,27 @@ void FindColumns(Relation rel, Entity entity, Columns* c) {
                 : std::strcmp(n, "locked_by") == 0        ? &c->locked_by
                 : std::strcmp(n, "lease_expires_at") == 0 ? &c->lease_expires_at
                 : std::strcmp(n, "job_id") == 0           ? &c->job_id
+                : std::strcmp(n, "file_path") == 0        ? &c->file_path
+                : std::strcmp(n, "error_message") == 0    ? &c->error_message
+                : std::strcmp(n, "attempts") == 0         ? &c->attempts
+                : std::strcmp(n, "max_attempts") == 0     ? &c->max_attempts
+                : std::strcmp(n, "file_name") == 0        ? &c->file_name
+                : std::strcmp(n, "file_hash") == 0        ? &c->file_hash
+                : std::strcmp(n, "queue") == 0            ? &c->queue
+                : std::strcmp(n, "submit_count") == 0     ? &c->submit_count
+                : std::strcmp(n, "errors") == 0           ? &c->errors
+                : std::strcmp(n, "metadata") == 0         ? &c->metadata
+                : std::strcmp(n, "export_type") == 0      ? &c->export_type
                                                           : nullptr;
     if (slot != nullptr) *slot = i + 1;
   }
   if (c->id == 0 || c->status == 0 || c->progress == 0 || c->updated_at == 0 ||
       c->finished_at == 0 || c->started_at == 0 || c->locked_by == 0 ||
-      c->lease_expires_at == 0 || (entity == Entity::kExport && c->job_id == 0)) {
+      c->lease_expires_at == 0 || c->file_path == 0 || c->error_message == 0 ||
+      c->attempts == 0 || c->max_attempts == 0 ||
+      (entity == Entity::kJob && (c->file_name == 0 || c->file_hash == 0 || c->queue == 0 ||
+                                  c->submit_count == 0 || c->errors == 0 || c->metadata == 0)) ||
+      (entity == Entity::kExport && (c->job_id == 0 || c->export_type == 0))) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("jobkeeper.status_trigger() cannot run on table \"%s\"",
                            RelationGetRelationName(rel)),
@@ -92,6 +112,112 @@ const char* UuidText(HeapTuple tuple, TupleDesc desc, int attnum) {
   bool isnull;
   Datum d = heap_getattr(tuple, attnum, desc, &isnull);
   return isnull ? "(null)" : DatumGetCString(DirectFunctionCall1(uuid_out, d));
+}
+
+// Reads a text column; nothing when it is null. Detoasted in the per-row memory context.
+std::optional<std::string_view> ReadText(TupleTableSlot* slot, int attnum) {
+  bool isnull;
+  Datum d = slot_getattr(slot, attnum, &isnull);
+  if (isnull) return std::nullopt;
+  text* t = DatumGetTextPP(d);
+  return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+int ReadInt32(TupleTableSlot* slot, int attnum, int if_null) {
+  bool isnull;
+  Datum d = slot_getattr(slot, attnum, &isnull);
+  return isnull ? if_null : DatumGetInt32(d);
+}
+
+// True when the UPDATE left an out-of-line value as it was (the same TOAST pointer): it was
+// checked when it was stored, and need not be fetched again.
+bool UnchangedToasted(TupleTableSlot* old_slot, TupleTableSlot* slot, int attnum) {
+  if (old_slot == nullptr) return false;
+  bool old_null, new_null;
+  Datum o = slot_getattr(old_slot, attnum, &old_null);
+  Datum n = slot_getattr(slot, attnum, &new_null);
+  if (old_null || new_null) return false;
+  const varlena* ov = reinterpret_cast<const varlena*>(DatumGetPointer(o));
+  const varlena* nv = reinterpret_cast<const varlena*>(DatumGetPointer(n));
+  return VARATT_IS_EXTERNAL_ONDISK(ov) && VARATT_IS_EXTERNAL_ONDISK(nv) &&
+         std::memcmp(ov, nv, VARSIZE_EXTERNAL(ov)) == 0;
+}
+
+jk::core::JsonShape ReadJsonShape(TupleTableSlot* old_slot, TupleTableSlot* slot, int attnum,
+                                  jk::core::JsonShape if_unread) {
+  bool isnull;
+  Datum d = slot_getattr(slot, attnum, &isnull);
+  if (isnull || UnchangedToasted(old_slot, slot, attnum)) return if_unread;  // NOT NULL decides
+  Jsonb* j = DatumGetJsonbP(d);
+  if (JB_ROOT_IS_OBJECT(j)) return jk::core::JsonShape::kObject;
+  if (JB_ROOT_IS_ARRAY(j) && !JB_ROOT_IS_SCALAR(j)) return jk::core::JsonShape::kArray;
+  return jk::core::JsonShape::kOther;
+}
+
+// The text a message quotes for a refused value: at most 80 bytes, cut at a character.
+std::string_view Quoted(std::optional<std::string_view> v) {
+  if (!v) return {};
+  return v->substr(0, static_cast<size_t>(pg_mbcliplen(v->data(), static_cast<int>(v->size()), 80)));
+}
+
+// Applies the value rules of SPEC section 2 (the tables' former CHECK constraints) to the row
+// as it will be stored: `status` and `progress` are its final values. old_slot is the row
+// before an UPDATE, null for an INSERT.
+void CheckValues(Entity entity, TupleTableSlot* old_slot, TupleTableSlot* slot, HeapTuple row,
+                 TupleDesc desc, const Columns& c, Status status, int progress) {
+  jk::core::RowCheck check;
+  std::string_view value;
+  char number[16];
+  if (entity == Entity::kJob) {
+    jk::core::JobValues v;
+    v.file_name = ReadText(slot, c.file_name);
+    v.file_path = ReadText(slot, c.file_path);
+    v.file_hash = ReadText(slot, c.file_hash);
+    v.queue = ReadText(slot, c.queue);
+    if (v.queue) {
+      // Bytes bound characters from above: counting is needed only past 255 bytes.
+      v.queue_characters = v.queue->size() <= jk::core::kMaxQueueCharacters
+          ? v.queue->size()
+          : static_cast<size_t>(pg_mbstrlen_with_len(v.queue->data(),
+                                                     static_cast<int>(v.queue->size())));
+    }
+    v.error_message = ReadText(slot, c.error_message);
+    v.progress = progress;
+    v.attempts = ReadInt32(slot, c.attempts, 0);
+    v.max_attempts = ReadInt32(slot, c.max_attempts, 1);
+    v.submit_count = ReadInt32(slot, c.submit_count, 1);
+    v.errors = ReadJsonShape(old_slot, slot, c.errors, jk::core::JsonShape::kArray);
+    v.metadata = ReadJsonShape(old_slot, slot, c.metadata, jk::core::JsonShape::kObject);
+    check = jk::core::CheckJob(status, v);
+    if (check == jk::core::RowCheck::kNone) return;
+    if (check == jk::core::RowCheck::kFileHashFormat) value = Quoted(v.file_hash);
+    if (check == jk::core::RowCheck::kQueueLength) {
+      value = v.queue->substr(0, static_cast<size_t>(pg_mbcliplen(v.queue->data(), 160, 40)));
+    }
+    const int shown = check == jk::core::RowCheck::kAttemptsNegative      ? v.attempts
+                      : check == jk::core::RowCheck::kMaxAttemptsTooSmall ? v.max_attempts
+                      : check == jk::core::RowCheck::kSubmitCountTooSmall ? v.submit_count
+                                                                          : v.progress;
+    snprintf(number, sizeof number, "%d", shown);
+    if (value.empty()) value = number;
+  } else {
+    jk::core::ExportValues v;
+    v.export_type = ReadText(slot, c.export_type);
+    v.file_path = ReadText(slot, c.file_path);
+    v.error_message = ReadText(slot, c.error_message);
+    v.progress = progress;
+    v.attempts = ReadInt32(slot, c.attempts, 0);
+    v.max_attempts = ReadInt32(slot, c.max_attempts, 1);
+    check = jk::core::CheckExport(status, v);
+    if (check == jk::core::RowCheck::kNone) return;
+    const int shown = check == jk::core::RowCheck::kAttemptsNegative      ? v.attempts
+                      : check == jk::core::RowCheck::kMaxAttemptsTooSmall ? v.max_attempts
+                                                                          : v.progress;
+    snprintf(number, sizeof number, "%d", shown);
+    value = check == jk::core::RowCheck::kExportTypeFormat ? Quoted(v.export_type) : number;
+  }
+  const char* id = UuidText(row, desc, c.id);
+  jk::pg::Guard([&] { jk::core::ThrowRowCheck(entity, id, check, value); });
 }
 
 // Raises 55000 unless the export's job is completed: exports are made from finished work.
@@ -141,7 +267,13 @@ JK_FUNCTION(jobkeeper_status_trigger) {
   const Columns& c = ColumnsFor(fcinfo, td->tg_relation, entity);
 
   Status new_status;
-  if (!ReadStatus(row_slot, c.status, &new_status)) return PointerGetDatum(row);
+  if (!ReadStatus(row_slot, c.status, &new_status)) {
+    const std::optional<std::string_view> status = ReadText(row_slot, c.status);
+    if (!status) return PointerGetDatum(row);  // NOT NULL refuses it
+    const char* id = UuidText(row, desc, c.id);
+    const std::string_view shown = Quoted(status);
+    jk::pg::Guard([&] { jk::core::ThrowUnknownStatus(entity, id, shown); });
+  }
   const int new_progress = ReadProgress(row_slot, c.progress);
 
   RowPlan plan;
@@ -172,6 +304,9 @@ JK_FUNCTION(jobkeeper_status_trigger) {
       if (!isnull && plan.entering_processing) CheckExportJobCompleted(row, desc, c);
     }
   }
+
+  CheckValues(entity, is_update ? td->tg_trigslot : nullptr, row_slot, row, desc, c, new_status,
+              plan.set_progress ? plan.progress : new_progress);
 
   // Collect the replacements; at most six columns change.
   int cols[8];

@@ -1,5 +1,12 @@
 -- Tables, constraints and indexes (SPEC section 2).
 --
+-- Values: the rules on a row's values (non-empty names, the hash's format, the queue's length
+-- of at most 255 characters, ranges, JSON shapes, a failed row's error, a completed export's
+-- file; src/core/row_checks.cpp) are checked by the status trigger (jobkeeper_00_status) when a
+-- row is stored, refused rows with 23514 naming the row and the value. They are not CHECK
+-- constraints: PostgreSQL compiles every CHECK expression of a table again for each statement
+-- that writes it, from its stored form, which cost the job lifecycle more than the checks.
+--
 -- Storage: rows are inserted, updated a handful of times (claim, progress, finish) and then
 -- deleted by retention, so dead tuples pile up quickly in a table of modest live size.
 -- fillfactor 80 leaves room on each page for progress/heartbeat updates to stay HOT (they
@@ -8,33 +15,28 @@
 
 CREATE TABLE jobkeeper.jobs (
   id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  file_name        varchar(255) NOT NULL CONSTRAINT jobs_file_name_not_empty CHECK (file_name <> ''),
-  file_path        text NOT NULL CONSTRAINT jobs_file_path_not_empty CHECK (file_path <> ''),
-  file_hash        varchar(64) CONSTRAINT jobs_file_hash_format CHECK (jobkeeper.is_sha256_hex(file_hash)),
-  -- At most 255 characters (SPEC section 2): the queue goes into every event's payload, which
-  -- NOTIFY caps at 8000 bytes; a longer one would make each change of its job fail.
-  queue            text NOT NULL DEFAULT 'default' CONSTRAINT jobs_queue_not_empty CHECK (queue <> '')
-                     CONSTRAINT jobs_queue_length CHECK (char_length(queue) <= 255),
-  status           text NOT NULL DEFAULT 'pending' CONSTRAINT jobs_status_valid
-                     CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),
+  file_name        varchar(255) NOT NULL,
+  file_path        text NOT NULL,
+  file_hash        varchar(64),
+  queue            text NOT NULL DEFAULT 'default',
+  status           text NOT NULL DEFAULT 'pending',
   workflow_state   varchar(50),
-  progress         smallint NOT NULL DEFAULT 0 CONSTRAINT jobs_progress_range CHECK (progress BETWEEN 0 AND 100),
+  progress         smallint NOT NULL DEFAULT 0,
   priority         integer NOT NULL DEFAULT 0,
-  attempts         integer NOT NULL DEFAULT 0 CONSTRAINT jobs_attempts_not_negative CHECK (attempts >= 0),
-  max_attempts     integer NOT NULL DEFAULT 3 CONSTRAINT jobs_max_attempts_positive CHECK (max_attempts >= 1),
+  attempts         integer NOT NULL DEFAULT 0,
+  max_attempts     integer NOT NULL DEFAULT 3,
   run_after        timestamptz NOT NULL DEFAULT now(),
   locked_by        text,
   lease_expires_at timestamptz,
   error_message    text,
-  errors           jsonb NOT NULL DEFAULT '[]' CONSTRAINT jobs_errors_array CHECK (jsonb_typeof(errors) = 'array'),
-  metadata         jsonb NOT NULL DEFAULT '{}' CONSTRAINT jobs_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
-  submit_count     integer NOT NULL DEFAULT 1 CONSTRAINT jobs_submit_count_positive CHECK (submit_count >= 1),
+  errors           jsonb NOT NULL DEFAULT '[]',
+  metadata         jsonb NOT NULL DEFAULT '{}',
+  submit_count     integer NOT NULL DEFAULT 1,
   created_at       timestamptz NOT NULL DEFAULT now(),
   updated_at       timestamptz NOT NULL DEFAULT now(),
   started_at       timestamptz,
   finished_at      timestamptz,
-  CONSTRAINT jobs_file_hash_unique UNIQUE (file_hash),
-  CONSTRAINT jobs_failed_has_error CHECK (status <> 'failed' OR coalesce(error_message, '') <> '')
+  CONSTRAINT jobs_file_hash_unique UNIQUE (file_hash)
 ) WITH (fillfactor = 80,
         autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
         autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02,
@@ -59,23 +61,19 @@ CREATE INDEX jobs_resubmitted_idx ON jobkeeper.jobs (file_hash) WHERE submit_cou
 CREATE TABLE jobkeeper.export_jobs (
   id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   job_id           uuid NOT NULL REFERENCES jobkeeper.jobs (id) ON DELETE CASCADE,
-  export_type      text NOT NULL CONSTRAINT export_jobs_export_type_format
-                     CHECK (export_type ~ '^[a-z][a-z0-9_]{0,49}$'),
-  status           text NOT NULL DEFAULT 'pending' CONSTRAINT export_jobs_status_valid
-                     CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),
-  progress         smallint NOT NULL DEFAULT 0 CONSTRAINT export_jobs_progress_range CHECK (progress BETWEEN 0 AND 100),
+  export_type      text NOT NULL,
+  status           text NOT NULL DEFAULT 'pending',
+  progress         smallint NOT NULL DEFAULT 0,
   file_path        text,
   error_message    text,
-  attempts         integer NOT NULL DEFAULT 0 CONSTRAINT export_jobs_attempts_not_negative CHECK (attempts >= 0),
-  max_attempts     integer NOT NULL DEFAULT 3 CONSTRAINT export_jobs_max_attempts_positive CHECK (max_attempts >= 1),
+  attempts         integer NOT NULL DEFAULT 0,
+  max_attempts     integer NOT NULL DEFAULT 3,
   locked_by        text,
   lease_expires_at timestamptz,
   created_at       timestamptz NOT NULL DEFAULT now(),
   updated_at       timestamptz NOT NULL DEFAULT now(),
   started_at       timestamptz,
-  finished_at      timestamptz,
-  CONSTRAINT export_jobs_completed_has_file CHECK (status <> 'completed' OR coalesce(file_path, '') <> ''),
-  CONSTRAINT export_jobs_failed_has_error CHECK (status <> 'failed' OR coalesce(error_message, '') <> '')
+  finished_at      timestamptz
 ) WITH (fillfactor = 80,
         autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
         autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02,

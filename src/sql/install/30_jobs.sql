@@ -1,81 +1,16 @@
 -- Job functions (SPEC section 4). Status rules live in the trigger; these functions add the
 -- argument checks, lease ownership and the clear errors of SPEC section 7. They are SECURITY
 -- DEFINER so that application and worker roles need EXECUTE only, never table writes.
+-- submit_job, claim_jobs and complete_job, the calls of every job's life, are C++ over SPI with
+-- saved plans (src/functions/jobs.cpp): they pin the search path around their statements
+-- rather than in a SET clause, which would save and restore the settings on every call.
 
 CREATE FUNCTION jobkeeper.submit_job(
   file_name text, file_path text, file_hash text DEFAULT NULL, queue text DEFAULT 'default',
   priority integer DEFAULT 0, run_after timestamptz DEFAULT now(), max_attempts integer DEFAULT 3,
   metadata jsonb DEFAULT '{}', OUT id uuid, OUT status text, OUT deduplicated boolean)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-  hash text := jobkeeper.normalize_hash(submit_job.file_hash);  -- 22P02 when malformed
-BEGIN
-  IF submit_job.file_name IS NULL OR submit_job.file_name = '' THEN
-    RAISE EXCEPTION 'file_name must not be empty' USING ERRCODE = '22023';
-  ELSIF char_length(submit_job.file_name) > 255 THEN
-    RAISE EXCEPTION 'file_name "%..." is % characters long, more than 255',
-      left(submit_job.file_name, 40), char_length(submit_job.file_name) USING ERRCODE = '22023';
-  ELSIF submit_job.file_path IS NULL OR submit_job.file_path = '' THEN
-    RAISE EXCEPTION 'file_path of "%" must not be empty', submit_job.file_name USING ERRCODE = '22023';
-  ELSIF submit_job.queue IS NULL OR submit_job.queue = '' THEN
-    RAISE EXCEPTION 'queue must not be empty' USING ERRCODE = '22023';
-  ELSIF char_length(submit_job.queue) > 255 THEN
-    RAISE EXCEPTION 'queue "%..." of "%" is % characters long, more than 255',
-      left(submit_job.queue, 40), submit_job.file_name, char_length(submit_job.queue) USING ERRCODE = '22023';
-  ELSIF submit_job.priority IS NULL THEN
-    RAISE EXCEPTION 'priority must not be null' USING ERRCODE = '22023';
-  ELSIF submit_job.run_after IS NULL THEN
-    RAISE EXCEPTION 'run_after must not be null' USING ERRCODE = '22023';
-  ELSIF submit_job.max_attempts IS NULL OR submit_job.max_attempts < 1 THEN
-    RAISE EXCEPTION 'max_attempts must be at least 1, not %', coalesce(submit_job.max_attempts::text, 'null')
-      USING ERRCODE = '22023';
-  ELSIF submit_job.metadata IS NULL OR jsonb_typeof(submit_job.metadata) <> 'object' THEN
-    RAISE EXCEPTION 'metadata must be a JSON object, not %', coalesce(jsonb_typeof(submit_job.metadata), 'null')
-      USING ERRCODE = '22023';
-  END IF;
-
-  deduplicated := false;
-  IF hash IS NULL THEN
-    INSERT INTO jobkeeper.jobs AS j (file_name, file_path, queue, priority, run_after,
-                                     max_attempts, metadata)
-    VALUES (submit_job.file_name, submit_job.file_path, submit_job.queue, submit_job.priority,
-            submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
-    RETURNING j.id, j.status INTO submit_job.id, submit_job.status;
-    RETURN;
-  END IF;
-
-  -- Dedup: the unique index on file_hash decides. ON CONFLICT DO NOTHING waits for a
-  -- concurrent insert of the same hash to commit, then the UPDATE finds that row; if the
-  -- row vanished in between (retention), the loop inserts again. So a submit always returns
-  -- exactly one row and never fails with a unique violation.
-  LOOP
-    INSERT INTO jobkeeper.jobs AS j (file_name, file_path, file_hash, queue, priority, run_after,
-                                     max_attempts, metadata)
-    VALUES (submit_job.file_name, submit_job.file_path, hash, submit_job.queue, submit_job.priority,
-            submit_job.run_after, submit_job.max_attempts, submit_job.metadata)
-    ON CONFLICT (file_hash) DO NOTHING
-    RETURNING j.id, j.status INTO submit_job.id, submit_job.status;
-    IF FOUND THEN
-      RETURN;
-    END IF;
-    UPDATE jobkeeper.jobs AS j SET submit_count = j.submit_count + 1
-     WHERE j.file_hash = hash
-    RETURNING j.id, j.status INTO submit_job.id, submit_job.status;
-    IF FOUND THEN
-      deduplicated := true;
-      -- A failed or cancelled upload submitted again is worth another try.
-      IF submit_job.status IN ('failed', 'cancelled') THEN
-        PERFORM jobkeeper.retry_job(submit_job.id);
-        submit_job.status := 'pending';
-      END IF;
-      RETURN;
-    END IF;
-  END LOOP;
-END
-$$;
+LANGUAGE c VOLATILE SECURITY DEFINER
+AS 'MODULE_PATHNAME', 'jobkeeper_submit_job';
 COMMENT ON FUNCTION jobkeeper.submit_job(text, text, text, text, integer, timestamptz, integer, jsonb) IS
   'adds a job and returns one row (id, status, deduplicated), or returns the job with the same file_hash (resetting a failed or cancelled one to pending)';
 
@@ -83,74 +18,8 @@ CREATE FUNCTION jobkeeper.claim_jobs(
   worker text, max_jobs integer DEFAULT 1, queues text[] DEFAULT NULL,
   lease interval DEFAULT '5 minutes')
 RETURNS SETOF jobkeeper.jobs
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
--- One plan for every call: left to choose, PL/pgSQL would plan every call afresh (130 us, more
--- than the claim itself), because the planner prices "LIMIT max_jobs" as a tenth of the table.
--- The plan is made once per session, perhaps while the table is empty, so sequential scans are
--- ruled out: it must stay an index scan however the table grows.
-SET plan_cache_mode = force_generic_plan
-SET enable_seqscan = off
-AS $$
-BEGIN
-  IF worker IS NULL OR worker = '' THEN
-    RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = '22023';
-  ELSIF max_jobs IS NULL OR max_jobs < 1 THEN
-    RAISE EXCEPTION 'max_jobs must be at least 1, not %', coalesce(max_jobs::text, 'null') USING ERRCODE = '22023';
-  ELSIF lease IS NULL OR lease <= interval '0' THEN
-    RAISE EXCEPTION 'lease must be positive, not %', coalesce(lease::text, 'null') USING ERRCODE = '22023';
-  END IF;
-  -- Each branch is one statement and an ordered scan of a partial claim index (one queue: an
-  -- equality on the leading column of jobs_claim_queue_idx). Locking and updating in one
-  -- statement matters: a SELECT ... FOR UPDATE followed by a separate UPDATE claims three
-  -- times slower (bench/). SKIP LOCKED hands a row to one claimer and lets the others pass.
-  -- The UPDATE finds the picked rows through the primary key ("= ANY (ARRAY(...))"): a join to
-  -- the CTE would, under a generic plan, hash the whole table to update a few rows.
-  IF queues IS NULL THEN
-    RETURN QUERY
-      WITH picked AS (
-        SELECT j.id FROM jobkeeper.jobs j
-         WHERE j.status = 'pending' AND j.run_after <= now()
-         ORDER BY j.priority, j.run_after, j.created_at
-         LIMIT max_jobs FOR UPDATE SKIP LOCKED),
-      claimed AS (
-        UPDATE jobkeeper.jobs j
-           SET status = 'processing', attempts = j.attempts + 1, locked_by = worker,
-               lease_expires_at = now() + lease
-         WHERE j.id = ANY (ARRAY(SELECT p.id FROM picked p))
-        RETURNING j.*)
-      SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at;
-  ELSIF cardinality(queues) = 1 THEN
-    RETURN QUERY
-      WITH picked AS (
-        SELECT j.id FROM jobkeeper.jobs j
-         WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = queues[1]
-         ORDER BY j.priority, j.run_after, j.created_at
-         LIMIT max_jobs FOR UPDATE SKIP LOCKED),
-      claimed AS (
-        UPDATE jobkeeper.jobs j
-           SET status = 'processing', attempts = j.attempts + 1, locked_by = worker,
-               lease_expires_at = now() + lease
-         WHERE j.id = ANY (ARRAY(SELECT p.id FROM picked p))
-        RETURNING j.*)
-      SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at;
-  ELSE
-    RETURN QUERY
-      WITH picked AS (
-        SELECT j.id FROM jobkeeper.jobs j
-         WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = ANY (queues)
-         ORDER BY j.priority, j.run_after, j.created_at
-         LIMIT max_jobs FOR UPDATE SKIP LOCKED),
-      claimed AS (
-        UPDATE jobkeeper.jobs j
-           SET status = 'processing', attempts = j.attempts + 1, locked_by = worker,
-               lease_expires_at = now() + lease
-         WHERE j.id = ANY (ARRAY(SELECT p.id FROM picked p))
-        RETURNING j.*)
-      SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at;
-  END IF;
-END
-$$;
+LANGUAGE c VOLATILE SECURITY DEFINER
+AS 'MODULE_PATHNAME', 'jobkeeper_claim_jobs';
 COMMENT ON FUNCTION jobkeeper.claim_jobs(text, integer, text[], interval) IS
   'leases up to max_jobs runnable pending jobs to worker, by priority, run_after, created_at; never blocks on other claimers';
 
@@ -278,18 +147,8 @@ COMMENT ON FUNCTION jobkeeper._refuse(text, uuid, text, text) IS
 
 CREATE FUNCTION jobkeeper.complete_job(job_id uuid, worker text DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  UPDATE jobkeeper.jobs j SET status = 'completed'
-   WHERE j.id = complete_job.job_id AND j.status = 'processing'
-     AND (complete_job.worker IS NULL OR j.locked_by = complete_job.worker);
-  IF NOT FOUND THEN
-    PERFORM jobkeeper._refuse('job', complete_job.job_id, complete_job.worker, 'complete');
-  END IF;
-END
-$$;
+LANGUAGE c VOLATILE SECURITY DEFINER
+AS 'MODULE_PATHNAME', 'jobkeeper_complete_job';
 COMMENT ON FUNCTION jobkeeper.complete_job(uuid, text) IS
   'marks a processing job completed; with worker given, that worker must hold the lease';
 

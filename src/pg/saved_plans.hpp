@@ -1,0 +1,28 @@
+// Saved SPI plans for jobkeeper's C functions, made and run with only pg_catalog on the search
+// path (SPEC section 7: functions that run SQL pin it). PostgreSQL analyses a saved plan again
+// whenever the search path at execution differs from the one it was made under, so each call
+// pins the path around its statements, which costs far less than a SET clause on the function
+// (a GUC save and restore per call). Every statement names its tables with their schema and
+// its operators with OPERATOR(pg_catalog.x) besides.
+#pragma once
+
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+}
+
+namespace jk::pg {
+
+// Pins the search path to pg_catalog until UnpinSearchPath(); pairs must nest. An error
+// between them needs no unpinning: the transaction's (or subtransaction's) abort does it.
+void PinSearchPath();
+void UnpinSearchPath();
+
+// Returns the plan cached in *cache, preparing and keeping it on first use (with the search
+// path pinned by the caller). generic: plan it once for every call, never for the values of
+// one call (CURSOR_OPT_GENERIC_PLAN).
+SPIPlanPtr SavedPlan(SPIPlanPtr* cache, const char* sql, int nargs, const Oid* types,
+                     bool generic);
+
+}  // namespace jk::pg
