@@ -8,7 +8,9 @@
 #   claim      claim rate with 10,000 and 1,000,000 pending jobs
 #   batch      claim_jobs(100) + complete_jobs() drain rate
 #   retention  deleting 1,000,000 expired jobs (2 exports each): the worker's batches vs one
-#              plain DELETE, while 4 clients claim; rows/s and the claimers' p99 latency
+#              plain DELETE, alone; then beside 4 claimers at each RETENTION_DELAYS pause
+#              between batches (default "0 10 50 200" ms), against a CPU-bound loop: the
+#              rate-for-latency curve; rows/s and the claimers' p99 latency
 #   hashes     sha256_hex / sha256_agg / lo_sha256 MB/s on 64 MB against a C program using
 #              OpenSSL EVP, PostgreSQL's sha256() and pgcrypto; values/s on 100,000 x 1 KB
 # Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch] [retention] [hashes]
@@ -197,39 +199,71 @@ if [[ $parts == *retention* ]]; then
     q "SELECT extract(epoch FROM min(started_at)) || ' ' || extract(epoch FROM max(finished_at))
          FROM jobkeeper.cleanup_runs WHERE started_at >= '$1' AND jobs_deleted > 0"
   }
-  load_expired
-  start_claimers 20; wait "$claimers"; base=$(p99 0 9999999999)
+  # Lets the worker delete every expired job (cleanup_interval 1s from now, the given
+  # cleanup_batch_delay); prints "seconds p99" with p99 "-" when no claimers run.
+  worker_run() {
+    q "ALTER SYSTEM SET jobkeeper.cleanup_batch_delay = '$1ms'"; q "SELECT pg_reload_conf()"
+    local t0 w_start w_end
+    t0=$(q "SELECT now()")
+    q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1s'"; q "SELECT pg_reload_conf()"
+    read -r w_start w_end <<<"$(wait_worker "$t0")"
+    q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
+    local left
+    left=$(q "SELECT count(*) FROM jobkeeper.jobs WHERE queue = 'old'")
+    [ "$left" = 0 ] || echo "warning: $left expired jobs left after the worker's runs" >&2
+    echo "$(awk -v s="$w_start" -v e="$w_end" 'BEGIN { printf "%.1f", e - s }') $([ "$2" = claimers ] && p99 "$w_start" "$w_end" || echo -)"
+  }
+  rate() { awk -v n="$n" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
+  rise() { awk -v p="$1" -v b="$base" 'BEGIN { printf "%.2f", p - b }'; }
+  q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
 
+  # Rates alone: the worker, and one plain DELETE of the same rows.
   load_expired
-  q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
-  start_claimers 600
-  sleep 3
-  t0=$(q "SELECT now()")
-  q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1s'"; q "SELECT pg_reload_conf()"
-  read -r w_start w_end <<<"$(wait_worker "$t0")"
-  stop_claimers
-  worker_s=$(awk -v s="$w_start" -v e="$w_end" 'BEGIN { printf "%.1f", e - s }')
-  worker_p99=$(p99 "$w_start" "$w_end")
-  left=$(q "SELECT count(*) FROM jobkeeper.jobs WHERE queue = 'old'")
-  [ "$left" = 0 ] || echo "warning: $left expired jobs left after the worker's runs"
-  q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
+  read -r alone_s _ <<<"$(worker_run 0 alone)"
   files=$(q "SELECT count(*) FROM jobkeeper.deleted_files")
-
   load_expired
-  start_claimers 600
-  sleep 3
   t0=$(date +%s.%N)
   q "DELETE FROM jobkeeper.jobs WHERE queue = 'old' AND finished_at < now() - interval '12 hours'"
   delete_s=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-  stop_claimers
-  delete_p99=$(p99 "$t0" "$(awk -v s="$t0" -v d="$delete_s" 'BEGIN { printf "%.3f", s + d }')")
 
-  printf '%-22s %9s %14s %12s %10s\n' "" seconds "jobs deleted/s" "claim p99 ms" "x base p99"
-  printf '%-22s %9s %14s %12s %10s\n' "claimers alone" - - "$base" 1.00
-  printf '%-22s %9s %14.0f %12s %10s\n' "jobkeeper worker" "$worker_s" "$(awk -v n="$n" -v s="$worker_s" 'BEGIN { print n / s }')" "$worker_p99" "$(ratio "$worker_p99" "$base")"
-  printf '%-22s %9s %14.0f %12s %10s\n' "one plain DELETE" "$delete_s" "$(awk -v n="$n" -v s="$delete_s" 'BEGIN { print n / s }')" "$delete_p99" "$(ratio "$delete_p99" "$base")"
-  echo "worker rate / DELETE rate: $(ratio "$delete_s" "$worker_s")  (targets: p99 <= 1.5x base, rate >= 0.5x DELETE)"
+  # Beside 4 claimers: the claimers alone, the worker at each pause between batches, and a
+  # CPU-bound loop (outside PostgreSQL) running as long as the worker without a pause did.
+  load_expired
+  start_claimers 20; wait "$claimers"; base=$(p99 0 9999999999)
+  declare -A run_s run_p99
+  delays=${RETENTION_DELAYS:-0 10 50 200}
+  for d in $delays; do
+    load_expired
+    start_claimers 900
+    sleep 3
+    read -r run_s[$d] run_p99[$d] <<<"$(worker_run "$d" claimers)"
+    stop_claimers
+  done
+  first=${delays%% *}
+  start_claimers 900
+  sleep 3
+  c0=$(date +%s.%N)
+  timeout "${run_s[$first]}" sh -c 'while :; do :; done' || true
+  c1=$(date +%s.%N)
+  stop_claimers
+  cpu_p99=$(p99 "$c0" "$c1")
+  q "ALTER SYSTEM RESET jobkeeper.cleanup_batch_delay"; q "SELECT pg_reload_conf()"
+
+  printf '%-30s %9s %14s\n' "alone" seconds "jobs deleted/s"
+  printf '%-30s %9s %14s\n' "jobkeeper worker" "$alone_s" "$(rate "$alone_s")"
+  printf '%-30s %9s %14s\n' "one plain DELETE" "$delete_s" "$(rate "$delete_s")"
+  echo "worker rate / DELETE rate: $(ratio "$delete_s" "$alone_s")  (target >= 0.5)"
   echo "(the worker also recorded $files file paths in deleted_files; the DELETE records none)"
+  echo
+  printf '%-30s %9s %14s %12s %12s %14s\n' "beside 4 claimers" seconds "jobs deleted/s" "claim p99 ms" "p99 rise ms" "rise / CPU loop"
+  printf '%-30s %9s %14s %12s %12s %14s\n' "claimers alone" - - "$base" 0 -
+  printf '%-30s %9s %14s %12s %12s %14s\n' "CPU-bound loop, ${run_s[$first]} s" "${run_s[$first]}" - "$cpu_p99" "$(rise "$cpu_p99")" 1.00
+  for d in $delays; do
+    printf '%-30s %9s %14s %12s %12s %14s\n' "worker, cleanup_batch_delay ${d} ms" "${run_s[$d]}" \
+      "$(rate "${run_s[$d]}")" "${run_p99[$d]}" "$(rise "${run_p99[$d]}")" \
+      "$(awk -v w="${run_p99[$d]}" -v c="$cpu_p99" -v b="$base" 'BEGIN { if (c - b > 0) printf "%.2f", (w - b) / (c - b); else print "n/a" }')"
+  done
+  echo "(target: the worker's p99 rise at most 1.1x the CPU-bound loop's; the pause trades rate for it)"
 fi
 
 if [[ $parts == *hashes* ]]; then

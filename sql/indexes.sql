@@ -31,16 +31,29 @@ SELECT j.id FROM jobkeeper.jobs j
 -- dedup lookup
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE file_hash = md5('1') || md5('-1');
 -- retention
-EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE finished_at < now() - interval '12 hours';
-EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE finished_at < now() - interval '24 hours';
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs
+ WHERE finished_at < now() - interval '12 hours' AND status IN ('completed', 'failed', 'cancelled');
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs
+ WHERE finished_at < now() - interval '24 hours' AND status IN ('completed', 'failed', 'cancelled');
 -- lease reaper
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'processing' AND lease_expires_at < now();
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE status = 'processing' AND lease_expires_at < now();
 -- by status, by created_at, exports by job
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'pending';
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'processing';
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'failed';
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'cancelled';
+SET enable_seqscan = off;  -- most rows are completed: a scan is right, but any index will do
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'completed';
+RESET enable_seqscan;
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE created_at < now() - interval '1 day';
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE job_id = '00000000-0000-0000-0000-000000000001';
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE status = 'pending';
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE status = 'processing';
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE status = 'failed';
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE status = 'completed';
+RESET enable_seqscan;
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE created_at < now() - interval '1 day';
 -- duplicate_hashes
 EXPLAIN (COSTS OFF) SELECT * FROM jobkeeper.duplicate_hashes;

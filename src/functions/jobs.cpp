@@ -256,22 +256,36 @@ JK_FUNCTION(jobkeeper_claim_jobs) {
   // Each statement is an ordered scan of a partial claim index. Locking and updating in one
   // statement matters: a SELECT ... FOR UPDATE followed by a separate UPDATE claims three
   // times slower. SKIP LOCKED hands a row to one claimer and lets the others pass. The UPDATE
-  // finds the picked rows through the primary key ("= ANY (ARRAY(...))"): a join to the CTE
-  // would, under a generic plan, hash the whole table to update a few rows.
-#define JK_CLAIM(filter)                                                                      \
-  "WITH picked AS (SELECT j.id FROM jobkeeper.jobs j WHERE j.status OPERATOR(pg_catalog.=) "  \
-  "'pending' AND j.run_after OPERATOR(pg_catalog.<=) pg_catalog.now() " filter                 \
-  " ORDER BY j.priority, j.run_after, j.created_at LIMIT $2 FOR UPDATE SKIP LOCKED), "        \
-  "claimed AS (UPDATE jobkeeper.jobs j SET status = 'processing', attempts = j.attempts "      \
-  "OPERATOR(pg_catalog.+) 1, locked_by = $1, lease_expires_at = pg_catalog.now() "             \
-  "OPERATOR(pg_catalog.+) $4 WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT p.id FROM "   \
-  "picked p)) RETURNING j.*) SELECT * FROM claimed c ORDER BY c.priority, c.run_after, "       \
-  "c.created_at"
-  static SPIPlanPtr plans[3] = {nullptr, nullptr, nullptr};
-  static const char* const sql[3] = {
-      JK_CLAIM(""), JK_CLAIM("AND j.queue OPERATOR(pg_catalog.=) $3"),
-      JK_CLAIM("AND j.queue OPERATOR(pg_catalog.=) ANY ($3)")};
+  // finds the picked rows through the primary key: for one job, equal to a scalar subquery
+  // (an index scan, nothing to sort); for several, "= ANY (ARRAY(...))", since a join to the
+  // CTE would, under a generic plan, hash the whole table to update a few rows.
+#define JK_PICK(filter, limit)                                                               \
+  "SELECT p.id FROM jobkeeper.jobs p WHERE p.status OPERATOR(pg_catalog.=) 'pending' AND "   \
+  "p.run_after OPERATOR(pg_catalog.<=) pg_catalog.now() " filter                             \
+  " ORDER BY p.priority, p.run_after, p.created_at LIMIT " limit " FOR UPDATE SKIP LOCKED"
+#define JK_SET                                                                               \
+  "UPDATE jobkeeper.jobs j SET status = 'processing', attempts = j.attempts "                \
+  "OPERATOR(pg_catalog.+) 1, locked_by = $1, lease_expires_at = pg_catalog.now() "           \
+  "OPERATOR(pg_catalog.+) $4 "
+#define JK_CLAIM_ONE(filter)                                                                 \
+  JK_SET "WHERE j.id OPERATOR(pg_catalog.=) (" JK_PICK(filter, "1") ") RETURNING j.*"
+#define JK_CLAIM(filter)                                                                     \
+  "WITH picked AS (" JK_PICK(filter, "$2") "), claimed AS (" JK_SET                          \
+  "WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT picked.id FROM picked)) RETURNING "   \
+  "j.*) SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at"
+#define JK_ONE_QUEUE "AND p.queue OPERATOR(pg_catalog.=) $3"
+#define JK_QUEUES "AND p.queue OPERATOR(pg_catalog.=) ANY ($3)"
+  static SPIPlanPtr plans[2][3] = {{nullptr, nullptr, nullptr}, {nullptr, nullptr, nullptr}};
+  static const char* const sql[2][3] = {
+      {JK_CLAIM(""), JK_CLAIM(JK_ONE_QUEUE), JK_CLAIM(JK_QUEUES)},
+      {JK_CLAIM_ONE(""), JK_CLAIM_ONE(JK_ONE_QUEUE), JK_CLAIM_ONE(JK_QUEUES)}};
+#undef JK_PICK
+#undef JK_SET
+#undef JK_CLAIM_ONE
 #undef JK_CLAIM
+#undef JK_ONE_QUEUE
+#undef JK_QUEUES
+  const int one = PG_GETARG_INT32(1) == 1 ? 1 : 0;
   const Oid types[3][4] = {{TEXTOID, INT4OID, TEXTARRAYOID, INTERVALOID},
                            {TEXTOID, INT4OID, TEXTOID, INTERVALOID},
                            {TEXTOID, INT4OID, TEXTARRAYOID, INTERVALOID}};
@@ -280,7 +294,8 @@ JK_FUNCTION(jobkeeper_claim_jobs) {
 
   SPI_connect();
   jk::pg::PinSearchPath();
-  SPIPlanPtr plan = jk::pg::SavedPlan(&plans[which], sql[which], 4, types[which], true);
+  SPIPlanPtr plan =
+      jk::pg::SavedPlan(&plans[one][which], sql[one][which], 4, types[which], true);
   // The generic plan is made once per session (and again after invalidations), perhaps while
   // the table is empty: sequential scans are ruled out while it may be made, so that it stays an
   // index scan however the table grows. enable_seqscan is set directly, not through the GUC

@@ -19,6 +19,7 @@ int deleted_files_retention_s = -1;
 int cleanup_interval_s = 3600;
 int cleanup_batch_size = 5000;
 int cleanup_batch_timeout_ms = 5000;
+int cleanup_batch_delay_ms = 0;
 int cleanup_history = 1000;
 int lease_check_interval_s = 10;
 char* worker_databases = nullptr;
@@ -71,6 +72,12 @@ void DefineSettings() {
       "Statement and lock timeout of each batch the worker runs.", nullptr,
       &cleanup_batch_timeout_ms, 5000, 10, INT_MAX, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr,
       nullptr);
+  DefineCustomIntVariable(
+      "jobkeeper.cleanup_batch_delay",
+      "How long the worker pauses between two batches of a cleanup pass.",
+      "Trades the cleanup's rate for the latency of the statements running beside it; 0 runs "
+      "the batches back to back. run_cleanup() never pauses.",
+      &cleanup_batch_delay_ms, 0, 0, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "jobkeeper.cleanup_history", "How many rows of jobkeeper.cleanup_runs are kept.", nullptr,
       &cleanup_history, 1000, 1, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);

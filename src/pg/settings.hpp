@@ -13,6 +13,8 @@ extern int deleted_files_retention_s;
 extern int cleanup_interval_s;
 extern int cleanup_batch_size;
 extern int cleanup_batch_timeout_ms;
+// The worker's pause between two batches of a pass, in milliseconds (0: none).
+extern int cleanup_batch_delay_ms;
 extern int cleanup_history;
 // How often the worker re-queues expired leases, in seconds.
 extern int lease_check_interval_s;

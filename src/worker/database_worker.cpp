@@ -165,9 +165,29 @@ bool RestoreUnderWay() {
   return connected;
 }
 
-// Between two batches of a cleanup pass: a reload applies at once, and the lease check keeps
-// its cadence however long the pass takes.
+int batches_in_pass = 0;  // batches begun in the current pass, for the pause between them
+
+// Waits jobkeeper.cleanup_batch_delay, sending events and answering signals meanwhile.
+void PauseBetweenBatches() {
+  const TimestampTz until = GetCurrentTimestamp() + int64{jk::pg::cleanup_batch_delay_ms} * 1000;
+  for (;;) {
+    const long left_ms = (until - GetCurrentTimestamp()) / 1000;
+    if (left_ms <= 0) break;
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left_ms,
+                    PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+    MemoryContext pass = CurrentMemoryContext;
+    SendEvents();
+    MemoryContextSwitchTo(pass);
+  }
+}
+
+// Between two batches of a cleanup pass: the pause that trades the pass's rate for the latency
+// of the work beside it, events sent, a reload applied at once, and the lease check at its
+// cadence however long the pass takes.
 void BetweenBatches(jk::worker::CleanupCounts* counts) {
+  if (batches_in_pass++ > 0 && jk::pg::cleanup_batch_delay_ms > 0) PauseBetweenBatches();
   {
     MemoryContext pass = CurrentMemoryContext;
     SendEvents();
@@ -216,6 +236,7 @@ bool RunPass(bool full, MemoryContext pass_context) {
       counts.postponed = true;
     } else if (full) {
       SetActivity("cleanup");
+      batches_in_pass = 0;
       jk::worker::RunCleanupPass(jk::worker::TxMode::kTransactionPerBatch, &counts,
                                  BetweenBatches);
     } else {
@@ -337,6 +358,7 @@ void jobkeeper_worker_main(Datum arg) {
   TimestampTz next_check = 0;
   for (;;) {
     CHECK_FOR_INTERRUPTS();
+    if (jk::worker::EventsWaiting(my_slot)) pg_usleep(jk::worker::kEventGatherMicros);
     SendEvents();
     if (ConfigReloadPending) {
       ConfigReloadPending = false;

@@ -108,6 +108,8 @@ void DetachEventRing(int ring) {
   LWLockRelease(r->lock);
 }
 
+bool EventsWaiting(int ring) { return Ring(ring)->used > 0; }
+
 uint32_t TakeEvents(int ring, char* out) {
   EventRing* r = Ring(ring);
   LWLockAcquire(r->lock, LW_EXCLUSIVE);

@@ -21,6 +21,10 @@ inline constexpr uint32_t kEventHeaderBytes = 3;
 // A transaction whose events need more than this sends them itself at commit: a bulk change
 // pays the notify lock once, and cannot crowd out the small transactions.
 inline constexpr uint32_t kEventRingShare = kEventRingBytes / 4;
+// How long the worker lets events gather once the first one has woken it: committing backends
+// wake it only when the ring was empty, so this bounds the wake-ups (each a signal, and a
+// transaction of the worker's) to about 100 a second however many commits announce work.
+inline constexpr long kEventGatherMicros = 10 * 1000;
 
 enum class EventChannel : uint8_t { kJobs = 0, kExports = 1 };
 const char* ChannelName(EventChannel channel);
@@ -51,6 +55,9 @@ void ReleaseEvents(int ring, uint32_t bytes);
 // left by an earlier worker of the same database are kept), or detaches it at exit.
 void AttachEventRing(int ring);
 void DetachEventRing(int ring);
+
+// True when the ring holds entries (read without the lock: a hint).
+bool EventsWaiting(int ring);
 
 // For the worker: moves every waiting entry into `out` (kEventRingBytes long); returns the
 // number of bytes taken.

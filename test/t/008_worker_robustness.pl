@@ -158,5 +158,25 @@ is($node->safe_psql('app', q{
 	  FROM jobkeeper.deleted_file_batches WHERE file_paths[1] LIKE '/slow%' AND cardinality(file_paths) IN (7, 100)}),
 	'100,7', 'the reload mid-pass turned batches of 100 into batches of 7');
 
+# jobkeeper.cleanup_batch_delay pauses the worker between two batches: 10 batches of 50 rows
+# with 300 ms between them take at least 2.7 s; lease checks and events go on meanwhile.
+$node->safe_psql('app', q{
+	SET jobkeeper.notify = off;
+	INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+	SELECT 'paced' || i, '/paced' || i, 'completed', now() - interval '2 days' FROM generate_series(1, 500) i});
+$since = $node->safe_psql('app', 'SELECT now()');
+set_conf([ "jobkeeper.cleanup_batch_size = 50", "jobkeeper.cleanup_batch_delay = '300ms'",
+	"jobkeeper.cleanup_interval = '1s'" ]);
+ok($node->poll_query_until('app', qq{
+	SELECT NOT EXISTS (SELECT FROM jobkeeper.jobs WHERE file_name LIKE 'paced%')
+	   AND EXISTS (SELECT FROM jobkeeper.cleanup_runs WHERE started_at > '$since' AND jobs_deleted > 0)}),
+	'the paced pass deletes every job and records itself');
+set_conf([ "jobkeeper.cleanup_interval = '1h'", "jobkeeper.cleanup_batch_delay = 0" ]);
+my $paced = $node->safe_psql('app', qq{
+	SELECT extract(epoch FROM max(finished_at) - min(started_at)) FROM jobkeeper.cleanup_runs
+	 WHERE started_at > '$since' AND jobs_deleted > 0});
+ok($paced ne '' && $paced >= 2.7, "10 batches with 300 ms pauses took $paced s (at least 2.7 s)")
+  or diag($node->safe_psql('app', "SELECT * FROM jobkeeper.cleanup_runs WHERE started_at > '$since'"));
+
 $node->stop;
 done_testing();
