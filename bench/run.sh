@@ -202,20 +202,22 @@ if [[ $parts == *retention* ]]; then
   # Lets the worker delete every expired job (cleanup_interval 1s from now, the given
   # cleanup_batch_delay); prints "seconds p99" with p99 "-" when no claimers run.
   worker_run() {
-    q "ALTER SYSTEM SET jobkeeper.cleanup_batch_delay = '$1ms'"; q "SELECT pg_reload_conf()"
+    setting jobkeeper.cleanup_batch_delay "'$1ms'"
     local t0 w_start w_end
     t0=$(q "SELECT now()")
-    q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1s'"; q "SELECT pg_reload_conf()"
+    setting jobkeeper.cleanup_interval "'1s'"
     read -r w_start w_end <<<"$(wait_worker "$t0")"
-    q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
+    setting jobkeeper.cleanup_interval "'1h'"
     local left
     left=$(q "SELECT count(*) FROM jobkeeper.jobs WHERE queue = 'old'")
     [ "$left" = 0 ] || echo "warning: $left expired jobs left after the worker's runs" >&2
     echo "$(awk -v s="$w_start" -v e="$w_end" 'BEGIN { printf "%.1f", e - s }') $([ "$2" = claimers ] && p99 "$w_start" "$w_end" || echo -)"
   }
   rate() { awk -v n="$n" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
+  # Sets a server setting for the worker (ALTER SYSTEM and a reload), printing nothing.
+  setting() { q "ALTER SYSTEM SET $1 = $2" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null; }
   rise() { awk -v p="$1" -v b="$base" 'BEGIN { printf "%.2f", p - b }'; }
-  q "ALTER SYSTEM SET jobkeeper.cleanup_interval = '1h'"; q "SELECT pg_reload_conf()"
+  setting jobkeeper.cleanup_interval "'1h'"
 
   # Rates alone: the worker, and one plain DELETE of the same rows.
   load_expired
@@ -247,7 +249,7 @@ if [[ $parts == *retention* ]]; then
   c1=$(date +%s.%N)
   stop_claimers
   cpu_p99=$(p99 "$c0" "$c1")
-  q "ALTER SYSTEM RESET jobkeeper.cleanup_batch_delay"; q "SELECT pg_reload_conf()"
+  setting jobkeeper.cleanup_batch_delay 0
 
   printf '%-30s %9s %14s\n' "alone" seconds "jobs deleted/s"
   printf '%-30s %9s %14s\n' "jobkeeper worker" "$alone_s" "$(rate "$alone_s")"

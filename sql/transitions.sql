@@ -198,6 +198,27 @@ INSERT INTO jobkeeper.export_jobs (job_id, export_type) VALUES ('00000000-0000-0
 \echo :SQLSTATE
 \set VERBOSITY default
 
+-- An UPDATE is checked for the columns it may have changed: its target list, or, when another
+-- BEFORE trigger runs ahead of jobkeeper's (names sort), every column that differs.
+INSERT INTO jobkeeper.jobs (id, file_name, file_path) VALUES ('00000000-0000-0000-0000-0000000000c1', 'c1', '/c1');
+CREATE FUNCTION pg_temp.blank_name() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.file_name := ''; RETURN NEW; END $$;
+CREATE TRIGGER aaa_blank_name BEFORE UPDATE ON jobkeeper.jobs
+  FOR EACH ROW EXECUTE FUNCTION pg_temp.blank_name();
+\set VERBOSITY terse
+UPDATE jobkeeper.jobs SET metadata = '{"a": 1}' WHERE id = '00000000-0000-0000-0000-0000000000c1';
+\echo :SQLSTATE
+\set VERBOSITY default
+DROP TRIGGER aaa_blank_name ON jobkeeper.jobs;
+UPDATE jobkeeper.jobs SET metadata = '{"a": 1}' WHERE id = '00000000-0000-0000-0000-0000000000c1';
+\set VERBOSITY terse
+UPDATE jobkeeper.jobs SET file_name = '', metadata = '[]' WHERE id = '00000000-0000-0000-0000-0000000000c1';
+UPDATE jobkeeper.jobs SET metadata = '[]' WHERE id = '00000000-0000-0000-0000-0000000000c1';
+UPDATE jobkeeper.jobs SET queue = repeat('é', 256) WHERE id = '00000000-0000-0000-0000-0000000000c1';
+\set VERBOSITY default
+UPDATE jobkeeper.jobs SET queue = repeat('é', 255) WHERE id = '00000000-0000-0000-0000-0000000000c1';
+SELECT file_name, char_length(queue), metadata FROM jobkeeper.jobs WHERE id = '00000000-0000-0000-0000-0000000000c1';
+
 -- The trigger refuses to run anywhere else.
 CREATE TABLE pg_temp.other (id uuid, status text);
 CREATE TRIGGER t BEFORE UPDATE ON pg_temp.other FOR EACH ROW EXECUTE FUNCTION jobkeeper.status_trigger('job');

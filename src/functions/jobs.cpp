@@ -340,3 +340,25 @@ JK_FUNCTION(jobkeeper_complete_job) {
   SPI_finish();
   PG_RETURN_VOID();
 }
+
+// complete_jobs(job_ids, worker) -> integer: completes every listed job that is processing
+// (under worker's lease when given) and returns how many; the others are left as they are.
+JK_FUNCTION(jobkeeper_complete_jobs) {
+  static SPIPlanPtr plan = nullptr;
+  if (PG_ARGISNULL(0)) PG_RETURN_INT32(0);
+  const Oid types[2] = {UUIDARRAYOID, TEXTOID};
+  Datum args[2] = {PG_GETARG_DATUM(0), PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1)};
+  const char nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
+  SPI_connect();
+  jk::pg::PinSearchPath();
+  Execute(jk::pg::SavedPlan(&plan,
+                            "UPDATE jobkeeper.jobs SET status = 'completed' WHERE id "
+                            "OPERATOR(pg_catalog.=) ANY ($1) AND status OPERATOR(pg_catalog.=) "
+                            "'processing' AND ($2 IS NULL OR locked_by OPERATOR(pg_catalog.=) $2)",
+                            2, types, true),
+          args, nulls, 0);
+  const uint64 completed = SPI_processed;
+  jk::pg::UnpinSearchPath();
+  SPI_finish();
+  PG_RETURN_INT32(static_cast<int32>(completed));
+}

@@ -18,6 +18,8 @@ extern "C" {
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "mb/pg_wchar.h"
+#include "catalog/pg_trigger.h"
+#include "nodes/bitmapset.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -38,6 +40,7 @@ struct Columns {
   int file_path, error_message, attempts, max_attempts;  // read by the value rules
   int file_name, file_hash, queue, submit_count, errors, metadata;  // jobs only
   int job_id, export_type;  // exports only
+  bool first_before_update;  // no BEFORE ROW UPDATE trigger sorts ahead of this one
 };
 
 // Finds the trigger's columns by name in `desc`; a table lacking one is a misuse.
@@ -86,6 +89,23 @@ void FindColumns(Relation rel, Entity entity, Columns* c) {
   }
 }
 
+// True when no BEFORE ROW UPDATE trigger of the table sorts ahead of this one (triggers fire in
+// name order): then the UPDATE's target list (tg_updatedcols) names every column that can
+// differ from the stored row. A disabled or conditional trigger ahead counts as one that runs.
+bool IsFirstBeforeUpdate(Relation rel, FunctionCallInfo fcinfo) {
+  const TriggerData* td = reinterpret_cast<const TriggerData*>(fcinfo->context);
+  const TriggerDesc* triggers = rel->trigdesc;
+  if (triggers == nullptr) return false;
+  for (int i = 0; i < triggers->numtriggers; i++) {
+    const Trigger& t = triggers->triggers[i];
+    if (TRIGGER_FOR_ROW(t.tgtype) && TRIGGER_FOR_BEFORE(t.tgtype) &&
+        TRIGGER_FOR_UPDATE(t.tgtype)) {
+      return t.tgoid == td->tg_trigger->tgoid;
+    }
+  }
+  return false;
+}
+
 // Returns the columns of the trigger's table, found once per statement: the trigger's FmgrInfo
 // lives as long as the statement, during which the table's definition cannot change.
 const Columns& ColumnsFor(FunctionCallInfo fcinfo, Relation rel, Entity entity) {
@@ -93,6 +113,7 @@ const Columns& ColumnsFor(FunctionCallInfo fcinfo, Relation rel, Entity entity) 
   if (c == nullptr || c->relid != RelationGetRelid(rel)) {
     c = static_cast<Columns*>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Columns)));
     FindColumns(rel, entity, c);
+    c->first_before_update = IsFirstBeforeUpdate(rel, fcinfo);
     fcinfo->flinfo->fn_extra = c;
   }
   return *c;
@@ -129,28 +150,58 @@ int ReadInt32(TupleTableSlot* slot, int attnum, int if_null) {
   return isnull ? if_null : DatumGetInt32(d);
 }
 
-// True when the UPDATE left an out-of-line value as it was (the same TOAST pointer): it was
-// checked when it was stored, and need not be fetched again.
-bool UnchangedToasted(TupleTableSlot* old_slot, TupleTableSlot* slot, int attnum) {
+// True when an UPDATE left the column as it was, byte for byte (a value checked when it was
+// stored need not be checked again): a progress update or a heartbeat then reads no text.
+// Different representations of one value (a short and a long header, a compressed copy)
+// count as a change and are checked.
+bool Unchanged(TupleTableSlot* old_slot, TupleTableSlot* slot, int attnum) {
   if (old_slot == nullptr) return false;
   bool old_null, new_null;
-  Datum o = slot_getattr(old_slot, attnum, &old_null);
-  Datum n = slot_getattr(slot, attnum, &new_null);
-  if (old_null || new_null) return false;
-  const varlena* ov = reinterpret_cast<const varlena*>(DatumGetPointer(o));
-  const varlena* nv = reinterpret_cast<const varlena*>(DatumGetPointer(n));
-  return VARATT_IS_EXTERNAL_ONDISK(ov) && VARATT_IS_EXTERNAL_ONDISK(nv) &&
-         std::memcmp(ov, nv, VARSIZE_EXTERNAL(ov)) == 0;
+  const Datum o = slot_getattr(old_slot, attnum, &old_null);
+  const Datum n = slot_getattr(slot, attnum, &new_null);
+  if (old_null || new_null) return old_null && new_null;
+  const char* ov = DatumGetPointer(o);
+  const char* nv = DatumGetPointer(n);
+  const Size size = VARSIZE_ANY(ov);
+  return size == VARSIZE_ANY(nv) && std::memcmp(ov, nv, size) == 0;
 }
 
-jk::core::JsonShape ReadJsonShape(TupleTableSlot* old_slot, TupleTableSlot* slot, int attnum,
+// Which columns of the row may differ from what was stored and checked before.
+struct Changes {
+  TupleTableSlot* old_slot;  // the row before an UPDATE; null for an INSERT: all is new
+  bool exact;                // `updated` is exact: no BEFORE trigger runs ahead of this one
+  const Bitmapset* updated;  // the UPDATE's target columns
+};
+
+bool MayHaveChanged(const Changes& ch, TupleTableSlot* slot, int attnum) {
+  if (ch.old_slot == nullptr) return true;
+  if (ch.exact) return bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, ch.updated);
+  return !Unchanged(ch.old_slot, slot, attnum);
+}
+
+// A text column for the value rules: nothing when it is null or unchanged by the UPDATE.
+std::optional<std::string_view> ChangedText(const Changes& ch, TupleTableSlot* slot, int attnum) {
+  if (!MayHaveChanged(ch, slot, attnum)) return std::nullopt;
+  return ReadText(slot, attnum);
+}
+
+// The top level of a jsonb column, read from its root header without copying the value (only
+// an out-of-line or compressed one is fetched whole); `if_unread` when it is null (NOT NULL
+// decides) or unchanged by the UPDATE.
+jk::core::JsonShape ReadJsonShape(const Changes& ch, TupleTableSlot* slot, int attnum,
                                   jk::core::JsonShape if_unread) {
+  if (!MayHaveChanged(ch, slot, attnum)) return if_unread;
   bool isnull;
   Datum d = slot_getattr(slot, attnum, &isnull);
-  if (isnull || UnchangedToasted(old_slot, slot, attnum)) return if_unread;  // NOT NULL decides
-  Jsonb* j = DatumGetJsonbP(d);
-  if (JB_ROOT_IS_OBJECT(j)) return jk::core::JsonShape::kObject;
-  if (JB_ROOT_IS_ARRAY(j) && !JB_ROOT_IS_SCALAR(j)) return jk::core::JsonShape::kArray;
+  if (isnull) return if_unread;
+  const varlena* v = reinterpret_cast<const varlena*>(DatumGetPointer(d));
+  if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v)) {
+    v = pg_detoast_datum(const_cast<varlena*>(v));
+  }
+  uint32 header;
+  std::memcpy(&header, VARDATA_ANY(v), sizeof header);  // JsonbContainer.header, maybe unaligned
+  if ((header & JB_FOBJECT) != 0) return jk::core::JsonShape::kObject;
+  if ((header & JB_FARRAY) != 0 && (header & JB_FSCALAR) == 0) return jk::core::JsonShape::kArray;
   return jk::core::JsonShape::kOther;
 }
 
@@ -163,17 +214,17 @@ std::string_view Quoted(std::optional<std::string_view> v) {
 // Applies the value rules of SPEC section 2 (the tables' former CHECK constraints) to the row
 // as it will be stored: `status` and `progress` are its final values. old_slot is the row
 // before an UPDATE, null for an INSERT.
-void CheckValues(Entity entity, TupleTableSlot* old_slot, TupleTableSlot* slot, HeapTuple row,
+void CheckValues(Entity entity, const Changes& ch, TupleTableSlot* slot, HeapTuple row,
                  TupleDesc desc, const Columns& c, Status status, int progress) {
   jk::core::RowCheck check;
   std::string_view value;
   char number[16];
   if (entity == Entity::kJob) {
     jk::core::JobValues v;
-    v.file_name = ReadText(slot, c.file_name);
-    v.file_path = ReadText(slot, c.file_path);
-    v.file_hash = ReadText(slot, c.file_hash);
-    v.queue = ReadText(slot, c.queue);
+    v.file_name = ChangedText(ch, slot, c.file_name);
+    v.file_path = ChangedText(ch, slot, c.file_path);
+    v.file_hash = ChangedText(ch, slot, c.file_hash);
+    v.queue = ChangedText(ch, slot, c.queue);
     if (v.queue) {
       // Bytes bound characters from above: counting is needed only past 255 bytes.
       v.queue_characters = v.queue->size() <= jk::core::kMaxQueueCharacters
@@ -181,13 +232,14 @@ void CheckValues(Entity entity, TupleTableSlot* old_slot, TupleTableSlot* slot, 
           : static_cast<size_t>(pg_mbstrlen_with_len(v.queue->data(),
                                                      static_cast<int>(v.queue->size())));
     }
-    v.error_message = ReadText(slot, c.error_message);
+    // Only a failed row needs its error_message, changed or not.
+    if (status == Status::kFailed) v.error_message = ReadText(slot, c.error_message);
     v.progress = progress;
     v.attempts = ReadInt32(slot, c.attempts, 0);
     v.max_attempts = ReadInt32(slot, c.max_attempts, 1);
     v.submit_count = ReadInt32(slot, c.submit_count, 1);
-    v.errors = ReadJsonShape(old_slot, slot, c.errors, jk::core::JsonShape::kArray);
-    v.metadata = ReadJsonShape(old_slot, slot, c.metadata, jk::core::JsonShape::kObject);
+    v.errors = ReadJsonShape(ch, slot, c.errors, jk::core::JsonShape::kArray);
+    v.metadata = ReadJsonShape(ch, slot, c.metadata, jk::core::JsonShape::kObject);
     check = jk::core::CheckJob(status, v);
     if (check == jk::core::RowCheck::kNone) return;
     if (check == jk::core::RowCheck::kFileHashFormat) value = Quoted(v.file_hash);
@@ -202,9 +254,10 @@ void CheckValues(Entity entity, TupleTableSlot* old_slot, TupleTableSlot* slot, 
     if (value.empty()) value = number;
   } else {
     jk::core::ExportValues v;
-    v.export_type = ReadText(slot, c.export_type);
-    v.file_path = ReadText(slot, c.file_path);
-    v.error_message = ReadText(slot, c.error_message);
+    v.export_type = ChangedText(ch, slot, c.export_type);
+    // A completed export needs its file_path and a failed one its error, changed or not.
+    if (status == Status::kCompleted) v.file_path = ReadText(slot, c.file_path);
+    if (status == Status::kFailed) v.error_message = ReadText(slot, c.error_message);
     v.progress = progress;
     v.attempts = ReadInt32(slot, c.attempts, 0);
     v.max_attempts = ReadInt32(slot, c.max_attempts, 1);
@@ -305,7 +358,9 @@ JK_FUNCTION(jobkeeper_status_trigger) {
     }
   }
 
-  CheckValues(entity, is_update ? td->tg_trigslot : nullptr, row_slot, row, desc, c, new_status,
+  const Changes changes{is_update ? td->tg_trigslot : nullptr, c.first_before_update,
+                        td->tg_updatedcols};
+  CheckValues(entity, changes, row_slot, row, desc, c, new_status,
               plan.set_progress ? plan.progress : new_progress);
 
   // Collect the replacements; at most six columns change.

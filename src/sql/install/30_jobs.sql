@@ -1,9 +1,10 @@
 -- Job functions (SPEC section 4). Status rules live in the trigger; these functions add the
 -- argument checks, lease ownership and the clear errors of SPEC section 7. They are SECURITY
 -- DEFINER so that application and worker roles need EXECUTE only, never table writes.
--- submit_job, claim_jobs and complete_job, the calls of every job's life, are C++ over SPI with
--- saved plans (src/functions/jobs.cpp): they pin the search path around their statements
--- rather than in a SET clause, which would save and restore the settings on every call.
+-- submit_job, claim_jobs, complete_job and complete_jobs, the calls of every job's life, are
+-- C++ over SPI with saved plans (src/functions/jobs.cpp): they pin the search path around
+-- their statements rather than in a SET clause, which would save and restore the settings on
+-- every call.
 
 CREATE FUNCTION jobkeeper.submit_job(
   file_name text, file_path text, file_hash text DEFAULT NULL, queue text DEFAULT 'default',
@@ -154,16 +155,8 @@ COMMENT ON FUNCTION jobkeeper.complete_job(uuid, text) IS
 
 CREATE FUNCTION jobkeeper.complete_jobs(job_ids uuid[], worker text DEFAULT NULL)
 RETURNS integer
-LANGUAGE sql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-  WITH done AS (
-    UPDATE jobkeeper.jobs j SET status = 'completed'
-     WHERE j.id = ANY (complete_jobs.job_ids) AND j.status = 'processing'
-       AND (complete_jobs.worker IS NULL OR j.locked_by = complete_jobs.worker)
-    RETURNING 1)
-  SELECT count(*)::integer FROM done;
-$$;
+LANGUAGE c VOLATILE SECURITY DEFINER
+AS 'MODULE_PATHNAME', 'jobkeeper_complete_jobs';
 COMMENT ON FUNCTION jobkeeper.complete_jobs(uuid[], text) IS
   'completes every listed job that is processing (under worker''s lease when given); returns how many';
 
