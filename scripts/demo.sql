@@ -6,6 +6,19 @@
 CREATE EXTENSION jobkeeper;
 SELECT jobkeeper.version() AS library_version;
 
+\echo '== this session LISTENs, as a worker would: events are sent after commit, in batches,'
+\echo '   by the database''s jobkeeper worker (its PID shows as the sender)'
+LISTEN jobkeeper_jobs;
+DO $$ BEGIN  -- the worker starts for the new database within a second or so
+  FOR i IN 1..100 LOOP
+    EXIT WHEN EXISTS (SELECT FROM jobkeeper.worker_status WHERE datname = current_database() AND running);
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT pid AS worker_pid FROM jobkeeper.worker_status WHERE datname = current_database();
+\echo '-- the "Asynchronous notification" lines below are those events: one for the stored job,'
+\echo '   none for the deduplicated submit'
+
 \echo '== an application submits two uploads; the second is the same file (hash in any case)'
 SELECT id AS job, status, deduplicated
   FROM jobkeeper.submit_job('interview.mp3', '/uploads/interview.mp3',
@@ -16,6 +29,10 @@ SELECT id = :'job' AS same_job, status, deduplicated
   FROM jobkeeper.submit_job('interview (copy).mp3', '/uploads/copy.mp3',
                             'A3F5C9E1B2D4F6A8C0E2A4B6D8F0A2C4E6A8B0D2F4A6C8E0B2D4F6A8C0E2A4B6');
 SELECT * FROM jobkeeper.duplicate_hashes;
+\echo '-- a direct INSERT obeys the same rules (an error on purpose):'
+\set ON_ERROR_STOP 0
+INSERT INTO jobkeeper.jobs (file_name, file_path, file_hash) VALUES ('bad.mp3', '/uploads/bad.mp3', 'not-a-hash');
+\set ON_ERROR_STOP 1
 
 \echo '== a worker claims it, reports progress and completes it'
 SELECT file_name, status, attempts, locked_by, lease_expires_at > now() AS leased
