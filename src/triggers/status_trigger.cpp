@@ -1,12 +1,18 @@
 // jobkeeper.status_trigger(): BEFORE INSERT OR UPDATE on jobs and export_jobs. It applies the
-// status rules of SPEC section 3 (decided in core/row_rules) to each row; the events are
-// event_trigger.cpp's, after the row is stored.
+// status rules of SPEC section 3 (decided in core/row_rules) to each row, and records the event
+// of an UPDATE that changes the status (an INSERT's is event_trigger.cpp's, once the row is
+// stored). By the time a BEFORE ROW UPDATE trigger runs, PostgreSQL has locked the row (after
+// rechecking a concurrently updated one against the WHERE clause), so the update goes ahead
+// unless it fails, which rolls the event back with it, or a later BEFORE trigger of the
+// table's owner cancels it (README: Events).
 #include <cstring>
 
 #include "core/row_checks.hpp"
 #include "core/row_rules.hpp"
 #include "pg/entry.hpp"
+#include "pg/events.hpp"
 #include "pg/guard.hpp"
+#include "pg/settings.hpp"
 #include "triggers/restore_order.hpp"
 #include "triggers/trigger_rows.hpp"
 
@@ -39,6 +45,7 @@ struct Columns {
   int id, status, progress, updated_at, finished_at, started_at, locked_by, lease_expires_at;
   int file_path, error_message, attempts, max_attempts;  // read by the value rules
   int file_name, file_hash, queue, submit_count, errors, metadata;  // jobs only
+  int run_after;            // jobs only, named by events
   int job_id, export_type;  // exports only
   bool first_before_update;  // no BEFORE ROW UPDATE trigger sorts ahead of this one
 };
@@ -71,6 +78,7 @@ void FindColumns(Relation rel, Entity entity, Columns* c) {
                 : std::strcmp(n, "submit_count") == 0     ? &c->submit_count
                 : std::strcmp(n, "errors") == 0           ? &c->errors
                 : std::strcmp(n, "metadata") == 0         ? &c->metadata
+                : std::strcmp(n, "run_after") == 0        ? &c->run_after
                 : std::strcmp(n, "export_type") == 0      ? &c->export_type
                                                           : nullptr;
     if (slot != nullptr) *slot = i + 1;
@@ -80,7 +88,8 @@ void FindColumns(Relation rel, Entity entity, Columns* c) {
       c->lease_expires_at == 0 || c->file_path == 0 || c->error_message == 0 ||
       c->attempts == 0 || c->max_attempts == 0 ||
       (entity == Entity::kJob && (c->file_name == 0 || c->file_hash == 0 || c->queue == 0 ||
-                                  c->submit_count == 0 || c->errors == 0 || c->metadata == 0)) ||
+                                  c->submit_count == 0 || c->errors == 0 || c->metadata == 0 ||
+                                  c->run_after == 0)) ||
       (entity == Entity::kExport && (c->job_id == 0 || c->export_type == 0))) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("jobkeeper.status_trigger() cannot run on table \"%s\"",
@@ -404,6 +413,13 @@ JK_FUNCTION(jobkeeper_status_trigger) {
       all_nulls[cols[i] - 1] = nulls[i];
     }
     row = heap_form_tuple(desc, all_values, all_nulls);
+    if (is_update && plan.notify &&
+        static_cast<jk::pg::NotifyMode>(jk::pg::notify_mode) != jk::pg::NotifyMode::kOff) {
+      const jk::triggers::EventColumns event{
+          c.id, entity == Entity::kJob ? c.queue : c.export_type, c.run_after};
+      jk::triggers::RecordRowEvent(entity == Entity::kJob, event, all_values, all_nulls,
+                                   new_status);
+    }
   }
 
   return PointerGetDatum(row);

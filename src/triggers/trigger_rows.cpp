@@ -3,8 +3,17 @@
 
 #include <cstring>
 
+#include "pg/events.hpp"
+
 extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
 }
 
 namespace jk::triggers {
@@ -43,6 +52,37 @@ bool ReadStatus(TupleTableSlot* slot, int attnum, jk::core::Status* out) {
   if (!s) return false;
   *out = *s;
   return true;
+}
+
+void RecordRowEvent(bool job, const EventColumns& c, const Datum* values, const bool* nulls,
+                    jk::core::Status status) {
+  // Times in UTC, whatever the session's TimeZone, so that every listener reads them alike.
+  StringInfoData payload;
+  initStringInfo(&payload);
+  appendStringInfo(&payload, "{\"id\": \"%s\", \"status\": \"%s\", ",
+                   nulls[c.id - 1] ? ""
+                                   : DatumGetCString(DirectFunctionCall1(uuid_out, values[c.id - 1])),
+                   jk::core::StatusName(status));
+  escape_json(&payload, job ? "queue" : "export_type");
+  appendStringInfoString(&payload, ": ");
+  if (nulls[c.kind - 1]) {
+    appendStringInfoString(&payload, "null");
+  } else {
+    escape_json(&payload, TextDatumGetCString(values[c.kind - 1]));
+  }
+  if (job && status == jk::core::Status::kPending && !nulls[c.run_after - 1]) {
+    const TimestampTz run_after = DatumGetTimestampTz(values[c.run_after - 1]);
+    if (run_after > GetCurrentTransactionStartTimestamp()) {
+      const int utc = 0;
+      char when[MAXDATELEN + 1];
+      JsonEncodeDateTime(when, run_after, TIMESTAMPTZOID, &utc);
+      appendStringInfo(&payload, ", \"run_after\": \"%s\"", when);
+    }
+  }
+  appendStringInfoChar(&payload, '}');
+  jk::pg::RecordEvent(job ? jk::worker::EventChannel::kJobs : jk::worker::EventChannel::kExports,
+                      payload.data, static_cast<uint32_t>(payload.len));
+  pfree(payload.data);
 }
 
 }  // namespace jk::triggers
