@@ -5,11 +5,16 @@ MODULE_big  = jobkeeper
 SOURCES     = $(sort $(wildcard src/*.cpp src/core/*.cpp src/pg/*.cpp src/functions/*.cpp \
                                 src/triggers/*.cpp src/worker/*.cpp))
 OBJS        = $(SOURCES:.cpp=.o)
-# The install script of the current version is assembled from src/sql/install/ in name order;
-# upgrade scripts (from 1.0 on) live in src/sql/ as they are.
+# The install script of the current version is assembled from src/sql/install/ in name order.
+# A released version's install script is frozen in src/sql/released/ and never changes: the
+# assembled script of a released version must equal it byte for byte (the build stops
+# otherwise), so a change to the parts needs a new version and its update script. Update and
+# downgrade scripts (jobkeeper--A--B.sql) live in src/sql/ as they are.
 INSTALL_PARTS = $(sort $(wildcard src/sql/install/*.sql))
 DATA_built  = jobkeeper--$(EXTVERSION).sql
-DATA        = $(sort $(wildcard src/sql/jobkeeper--*--*.sql))
+DATA        = $(sort $(wildcard src/sql/jobkeeper--*--*.sql)) \
+              $(filter-out src/sql/released/jobkeeper--$(EXTVERSION).sql, \
+                           $(wildcard src/sql/released/jobkeeper--*.sql))
 
 # Every file in sql/ is a regression test and every spec an isolation test: none forgotten.
 REGRESS        = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -48,9 +53,20 @@ include $(PGXS)
 %.o: %.cpp
 	$(CXX) $(CXXFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 -include $(OBJS:.o=.d)
+# JK_VERSION comes from jobkeeper.control through the command line, which no .d file records.
+$(filter %/version.o %/database_worker.o,$(OBJS)): jobkeeper.control
 
 jobkeeper--$(EXTVERSION).sql: $(INSTALL_PARTS) jobkeeper.control
-	cat $(INSTALL_PARTS) > $@
+	cat $(INSTALL_PARTS) > $@.tmp
+	@frozen=src/sql/released/$@; \
+	if [ -f "$$frozen" ] && ! cmp -s $@.tmp "$$frozen"; then \
+	  echo "src/sql/install/ no longer assembles the released $$frozen:"; \
+	  diff -u "$$frozen" $@.tmp | head -40; rm -f $@.tmp; \
+	  echo "a released install script never changes: raise default_version in jobkeeper.control"; \
+	  echo "and put the change in src/sql/jobkeeper--$(EXTVERSION)--<new>.sql (see README: Releases)"; \
+	  exit 1; \
+	fi
+	mv $@.tmp $@
 
 # The same suites as installcheck, one target each, so a runner can count every suite even
 # when an earlier one fails.

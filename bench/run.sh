@@ -11,9 +11,11 @@
 #              plain DELETE, alone; then beside 4 claimers at each RETENTION_DELAYS pause
 #              between batches (default "0 10 50 200" ms), against a CPU-bound loop: the
 #              rate-for-latency curve; rows/s and the claimers' p99 latency
+#   views      queue_stats and export_stats with VIEWS_FINISHED (default 10,000,000) finished
+#              rows and 100,000 pending in each table: median of 5 reads, ms (target < 50)
 #   hashes     sha256_hex / sha256_agg / lo_sha256 MB/s on 64 MB against a C program using
 #              OpenSSL EVP, PostgreSQL's sha256() and pgcrypto; values/s on 100,000 x 1 KB
-# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch] [retention] [hashes]
+# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch] [retention] [views] [hashes]
 # (default: all). RETENTION_JOBS (default 1000000) sets the size of the retention test.
 # BENCH_SECONDS (default 5) sets the length of each pgbench run; ROUNDS (default 3) how many
 # interleaved rounds the lifecycle medians come from.
@@ -21,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 T=${BENCH_SECONDS:-5}
-parts=${*:-lifecycle trigger claim batch retention hashes}
+parts=${*:-lifecycle trigger claim batch retention views hashes}
 
 jk_install_deps
 jk_use_pg_path
@@ -295,6 +297,42 @@ if [[ $parts == *retention* ]]; then
       "$(awk -v w="${run_p99[$d]}" -v c="$cpu_p99" -v b="$base" 'BEGIN { if (c - b > 0) printf "%.2f", (w - b) / (c - b); else print "n/a" }')"
   done
   echo "(target: the worker's p99 rise at most 1.1x the CPU-bound loop's; the pause trades rate for it)"
+fi
+
+if [[ $parts == *views* ]]; then
+  echo
+  finished=${VIEWS_FINISHED:-10000000}
+  echo "== views: queue_stats and export_stats with $finished finished rows and 100,000 pending in each table"
+  q "SET client_min_messages = warning; TRUNCATE jobkeeper.jobs CASCADE"
+  # Loaded without triggers (session_replication_role): the reads are measured, not the load.
+  psql -X -q -v ON_ERROR_STOP=1 <<SQL
+SET session_replication_role = replica;
+INSERT INTO jobkeeper.jobs (file_name, file_path, queue, status, progress, finished_at, error_message)
+SELECT 'f', '/f', (ARRAY['audio', 'video', 'default'])[1 + i % 3],
+       CASE WHEN i % 50 = 0 THEN 'failed' ELSE 'completed' END, 100,
+       now() - interval '1 hour', CASE WHEN i % 50 = 0 THEN 'e' END
+  FROM generate_series(1, $finished) i;
+INSERT INTO jobkeeper.jobs (file_name, file_path, queue)
+SELECT 'p', '/p', (ARRAY['audio', 'video', 'default'])[1 + i % 3] FROM generate_series(1, 100000) i;
+INSERT INTO jobkeeper.export_jobs (job_id, export_type, status, file_path, finished_at)
+SELECT id, 'pdf', 'completed', '/x.pdf', now() - interval '1 hour'
+  FROM jobkeeper.jobs WHERE status = 'completed';
+INSERT INTO jobkeeper.export_jobs (job_id, export_type)
+SELECT id, (ARRAY['pdf', 'srt'])[1 + (row_number() OVER () % 2)::int]
+  FROM jobkeeper.jobs WHERE status = 'completed' LIMIT 100000;
+SQL
+  settle "jobkeeper.jobs"
+  settle "jobkeeper.export_jobs"
+  for view in queue_stats export_stats; do
+    ms=$(for _ in 1 2 3 4 5; do
+           psql -X -q -At -c '\timing on' -c "SELECT * FROM jobkeeper.$view" |
+             sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+         done | sort -n | sed -n 3p)
+    printf '%-14s %8.1f ms  (%s rows)\n' "$view" "$ms" "$(q "SELECT count(*) FROM jobkeeper.$view")"
+  done
+  q "SET client_min_messages = warning; TRUNCATE jobkeeper.jobs CASCADE"
+  echo "(pending and processing rows counted through their partial indexes, finished ones estimated"
+  echo " from the extended statistics; target: under 50 ms each)"
 fi
 
 if [[ $parts == *hashes* ]]; then

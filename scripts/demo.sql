@@ -107,10 +107,15 @@ SELECT kind, file_path FROM jobkeeper.claim_deleted_files(10);
 ALTER SYSTEM RESET jobkeeper.cleanup_interval;
 SELECT pg_reload_conf();
 
-\echo '== monitoring'
-SELECT queue, status, jobs, expired_leases FROM jobkeeper.queue_stats ORDER BY queue, status;
-SELECT export_type, status, exports FROM jobkeeper.export_stats;
+\echo '== monitoring: exact counts of active work, estimates (from ANALYZE) of finished work'
+ANALYZE jobkeeper.jobs, jobkeeper.export_jobs;
+SELECT queue, status, jobs, estimated, expired_leases FROM jobkeeper.queue_stats ORDER BY queue, status;
+SELECT export_type, status, exports, estimated FROM jobkeeper.export_stats ORDER BY 1, 2;
 SELECT datname, running, rows_deleted, last_error FROM jobkeeper.worker_status;
+
+\echo '== what is installed, what is pending, and the history of this database'
+SELECT * FROM jobkeeper.version_info();
+SELECT version, action, from_version, by_role FROM jobkeeper.schema_history ORDER BY at;
 
 \echo '== the worker never blocks a DBA: copy, rename and drop a served database, no FORCE'
 \c postgres

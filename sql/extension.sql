@@ -19,6 +19,17 @@ SELECT p.oid::regprocedure AS function_without_search_path
 SELECT p.oid::regprocedure AS c_function FROM pg_proc p
  WHERE p.pronamespace = 'jobkeeper'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
  ORDER BY 1::text;
+-- What is installed and pending, and the history (SPEC section 9).
+SELECT library_version, installed_version, newest_version, update_pending, update_path
+  FROM jobkeeper.version_info();
+SELECT version, action, from_version, at <= clock_timestamp() AS at_set, by_role = current_user AS by_me
+  FROM jobkeeper.schema_history;
+-- Its rows are checked: an update names where it came from, an install does not.
+\set VERBOSITY terse
+INSERT INTO jobkeeper.schema_history (version, action) VALUES ('1.1', 'update');
+INSERT INTO jobkeeper.schema_history (version, action, from_version) VALUES ('1.1', 'install', '1.0');
+INSERT INTO jobkeeper.schema_history (version, action) VALUES ('1.1', 'migrate');
+\set VERBOSITY default
 DROP EXTENSION jobkeeper;
 SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'jobkeeper';
 -- A schema created beforehand is never adopted: CREATE EXTENSION fails and changes nothing.

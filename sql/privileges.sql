@@ -18,7 +18,7 @@ GRANT EXECUTE ON FUNCTION
   jobkeeper.cancel_export(uuid), jobkeeper.retry_export(uuid),
   jobkeeper.sha256_hex(bytea), jobkeeper.sha256_hex(text), jobkeeper.sha256_agg(bytea),
   jobkeeper.lo_sha256(oid), jobkeeper.is_sha256_hex(text), jobkeeper.normalize_hash(text),
-  jobkeeper.version()
+  jobkeeper.version(), jobkeeper.version_info()
   TO regress_jk_app;
 -- The worker role: claim, heartbeat, report, finish.
 GRANT USAGE ON SCHEMA jobkeeper TO regress_jk_worker;

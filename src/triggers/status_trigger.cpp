@@ -342,7 +342,12 @@ JK_FUNCTION(jobkeeper_status_trigger) {
   if (is_update) {
     Status old_status;
     if (!ReadStatus(td->tg_trigslot, c.status, &old_status)) old_status = new_status;
-    const bool finished_at_cleared = !slot_attisnull(td->tg_trigslot, c.finished_at) &&
+    // Only a finished row that stays finished can lose its finished_at by this UPDATE. Asked
+    // only then: finished_at is the last column, and reading it from the stored row would
+    // deform the whole of it (jsonb columns included) for every progress update.
+    const bool finished_at_cleared = old_status == new_status &&
+                                     jk::core::IsFinished(new_status) &&
+                                     !slot_attisnull(td->tg_trigslot, c.finished_at) &&
                                      slot_attisnull(row_slot, c.finished_at);
     const jk::core::RowUpdate update{old_status, new_status,
                                      ReadProgress(td->tg_trigslot, c.progress), new_progress,

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/retention.hpp"
+#include "core/versions.hpp"
 #include "pg/entry.hpp"
 #include "pg/events.hpp"
 #include "pg/settings.hpp"
@@ -117,7 +118,8 @@ Installed CheckExtension(char* version, size_t size) {
     if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'jobkeeper'",
                     true, 1) == SPI_OK_SELECT && SPI_processed == 1) {
       strlcpy(version, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), size);
-      result = strcmp(version, JK_VERSION) == 0 ? Installed::kReady : Installed::kOtherVersion;
+      // An older SQL version this library still serves keeps its worker until updated.
+      result = jk::core::IsServedSqlVersion(version) ? Installed::kReady : Installed::kOtherVersion;
     }
     SPI_finish();
   }

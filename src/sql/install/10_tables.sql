@@ -46,14 +46,15 @@ COMMENT ON TABLE jobkeeper.jobs IS 'one uploaded file''s processing; status rule
 -- claim_jobs without a queue filter: an ordered scan of exactly the claimable rows.
 CREATE INDEX jobs_claim_idx ON jobkeeper.jobs (priority, run_after, created_at)
   WHERE status = 'pending';
--- claim_jobs with a queue filter, and queue_stats.
+-- claim_jobs with a queue filter, and queue_stats's pending rows.
 CREATE INDEX jobs_claim_queue_idx ON jobkeeper.jobs (queue, priority, run_after, created_at)
   WHERE status = 'pending';
 -- Retention: finished rows in the order they expire.
 CREATE INDEX jobs_finished_idx ON jobkeeper.jobs (finished_at)
   WHERE status IN ('completed', 'failed', 'cancelled');
--- Lease reaper: processing rows by lease end.
-CREATE INDEX jobs_lease_idx ON jobkeeper.jobs (lease_expires_at) WHERE status = 'processing';
+-- Lease reaper: processing rows by lease end; the queue for queue_stats, read from the index.
+CREATE INDEX jobs_lease_idx ON jobkeeper.jobs (lease_expires_at) INCLUDE (queue)
+  WHERE status = 'processing';
 -- Lookups by status: pending and processing rows through the two partial indexes above, failed
 -- and cancelled ones (few) through this one, completed ones (most of the table) through the
 -- finished index. No index on status for every row: a status change is never a HOT update,
@@ -91,10 +92,13 @@ COMMENT ON TABLE jobkeeper.export_jobs IS 'one export generated from a job; stat
 CREATE UNIQUE INDEX export_jobs_active_idx ON jobkeeper.export_jobs (job_id, export_type)
   WHERE status IN ('pending', 'processing');
 CREATE INDEX export_jobs_job_id_idx ON jobkeeper.export_jobs (job_id);
-CREATE INDEX export_jobs_claim_idx ON jobkeeper.export_jobs (created_at) WHERE status = 'pending';
+-- Claims and export_stats (which reads the export type from the index, as below).
+CREATE INDEX export_jobs_claim_idx ON jobkeeper.export_jobs (created_at) INCLUDE (export_type)
+  WHERE status = 'pending';
 CREATE INDEX export_jobs_finished_idx ON jobkeeper.export_jobs (finished_at)
   WHERE status IN ('completed', 'failed', 'cancelled');
-CREATE INDEX export_jobs_lease_idx ON jobkeeper.export_jobs (lease_expires_at) WHERE status = 'processing';
+CREATE INDEX export_jobs_lease_idx ON jobkeeper.export_jobs (lease_expires_at) INCLUDE (export_type)
+  WHERE status = 'processing';
 -- By status: the claim, lease and finished indexes and this one between them, as for jobs.
 CREATE INDEX export_jobs_failed_idx ON jobkeeper.export_jobs (status, finished_at)
   WHERE status IN ('failed', 'cancelled');

@@ -1,25 +1,70 @@
 -- Monitoring views (SPEC section 6).
+--
+-- queue_stats and export_stats stay cheap when the queue is in trouble: pending and
+-- processing rows are counted exactly, through their partial indexes, and finished rows,
+-- which may be millions, are not counted at all but estimated (estimated = true) from the
+-- statistics ANALYZE keeps of (queue, status) and (export_type, status): the frequency of each
+-- combination among its most common ones, times the table's row estimate. Autovacuum
+-- analyzes these tables after about 2% of their rows change; until the first ANALYZE there
+-- is no estimate, and a combination too rare to be among the most common has none either.
+-- The statistics catalog is read with the view owner's rights, as the tables are, so any role
+-- granted SELECT on a view can read it. The statistics columns come in attribute order: the
+-- queue (or export type) first, then the status.
+CREATE STATISTICS jobkeeper.jobs_queue_status (mcv) ON queue, status FROM jobkeeper.jobs;
+CREATE STATISTICS jobkeeper.export_jobs_type_status (mcv) ON export_type, status
+  FROM jobkeeper.export_jobs;
 
 CREATE VIEW jobkeeper.queue_stats AS
-SELECT j.queue, j.status, count(*) AS jobs,
-       now() - min(j.run_after) FILTER (WHERE j.status = 'pending' AND j.run_after <= now())
-         AS oldest_pending_age,
-       count(*) FILTER (WHERE j.status = 'processing' AND j.lease_expires_at < now())
-         AS expired_leases
+SELECT j.queue, 'pending'::text AS status, count(*) AS jobs,
+       now() - min(j.run_after) FILTER (WHERE j.run_after <= now()) AS oldest_pending_age,
+       0::bigint AS expired_leases, false AS estimated
   FROM jobkeeper.jobs j
- GROUP BY j.queue, j.status;
+ WHERE j.status = 'pending'
+ GROUP BY j.queue
+UNION ALL
+SELECT j.queue, 'processing', count(*), NULL,
+       count(*) FILTER (WHERE j.lease_expires_at < now()), false
+  FROM jobkeeper.jobs j
+ WHERE j.status = 'processing'
+ GROUP BY j.queue
+UNION ALL
+SELECT m.values[1], m.values[2], round(m.frequency * greatest(c.reltuples, 0))::bigint,
+       NULL, 0, true
+  FROM pg_catalog.pg_statistic_ext s
+  JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+  JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid
+  JOIN pg_catalog.pg_statistic_ext_data d ON d.stxoid = s.oid AND NOT d.stxdinherit
+ CROSS JOIN LATERAL pg_catalog.pg_mcv_list_items(d.stxdmcv) m
+ WHERE n.nspname = 'jobkeeper' AND s.stxname = 'jobs_queue_status'
+   AND m.values[2] IN ('completed', 'failed', 'cancelled');
 COMMENT ON VIEW jobkeeper.queue_stats IS
-  'per queue and status: job count, how long the longest-waiting runnable job has waited, expired leases';
+  'per queue and status: job count (estimated for finished statuses), how long the longest-waiting runnable job has waited, expired leases';
 
 CREATE VIEW jobkeeper.export_stats AS
-SELECT e.export_type, e.status, count(*) AS exports,
-       now() - min(e.created_at) FILTER (WHERE e.status = 'pending') AS oldest_pending_age,
-       count(*) FILTER (WHERE e.status = 'processing' AND e.lease_expires_at < now())
-         AS expired_leases
+SELECT e.export_type, 'pending'::text AS status, count(*) AS exports,
+       now() - min(e.created_at) AS oldest_pending_age,
+       0::bigint AS expired_leases, false AS estimated
   FROM jobkeeper.export_jobs e
- GROUP BY e.export_type, e.status;
+ WHERE e.status = 'pending'
+ GROUP BY e.export_type
+UNION ALL
+SELECT e.export_type, 'processing', count(*), NULL,
+       count(*) FILTER (WHERE e.lease_expires_at < now()), false
+  FROM jobkeeper.export_jobs e
+ WHERE e.status = 'processing'
+ GROUP BY e.export_type
+UNION ALL
+SELECT m.values[1], m.values[2], round(m.frequency * greatest(c.reltuples, 0))::bigint,
+       NULL, 0, true
+  FROM pg_catalog.pg_statistic_ext s
+  JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+  JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid
+  JOIN pg_catalog.pg_statistic_ext_data d ON d.stxoid = s.oid AND NOT d.stxdinherit
+ CROSS JOIN LATERAL pg_catalog.pg_mcv_list_items(d.stxdmcv) m
+ WHERE n.nspname = 'jobkeeper' AND s.stxname = 'export_jobs_type_status'
+   AND m.values[2] IN ('completed', 'failed', 'cancelled');
 COMMENT ON VIEW jobkeeper.export_stats IS
-  'per export type and status: export count, age of the oldest pending export, expired leases';
+  'per export type and status: export count (estimated for finished statuses), age of the oldest pending export, expired leases';
 
 CREATE VIEW jobkeeper.duplicate_hashes AS
 SELECT j.file_hash, j.id, j.submit_count

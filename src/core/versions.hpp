@@ -1,0 +1,21 @@
+// The SQL versions of jobkeeper that this library serves (SPEC section 9). One library serves
+// every released SQL version it supports: after a package upgrade, a database still at an
+// older version keeps its functions, triggers and worker until someone runs ALTER EXTENSION
+// jobkeeper UPDATE; nothing updates by itself.
+#pragma once
+
+#include <string_view>
+
+namespace jk::core {
+
+// Oldest first; the last one is the library's own version (a test checks it against
+// jobkeeper.control). A version leaves this list only with a new major version.
+inline constexpr std::string_view kServedSqlVersions[] = {"1.0"};
+
+// True when a database at SQL version `installed` can be served by this library.
+bool IsServedSqlVersion(std::string_view installed) noexcept;
+
+// The library's own SQL version: the newest it serves.
+std::string_view NewestServedSqlVersion() noexcept;
+
+}  // namespace jk::core
