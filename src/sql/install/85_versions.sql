@@ -3,7 +3,10 @@
 
 -- One row per install, update or downgrade, written by each version's scripts. pg_dump keeps
 -- it: a restored database shows its history, then the restore itself as an install of the
--- version restored (the restore runs CREATE EXTENSION before it copies the rows back).
+-- version restored (the restore runs CREATE EXTENSION before it copies the rows back; its
+-- application is pg_restore). This is the one dumped table the install script writes to,
+-- and on purpose: the row it writes is an event of this database, never a copy of a dumped
+-- one, and the table has no key a restored row could collide with.
 CREATE TABLE jobkeeper.schema_history (
   version      text NOT NULL,
   action       text NOT NULL
@@ -11,6 +14,8 @@ CREATE TABLE jobkeeper.schema_history (
   from_version text,
   at           timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   by_role      name NOT NULL DEFAULT CURRENT_USER,
+  -- the client that ran it: "pg_restore" marks the install a restore made
+  application  text NOT NULL DEFAULT pg_catalog.current_setting('application_name'),
   -- an update or a downgrade names the version it came from; an install does not
   CONSTRAINT schema_history_from_version_valid CHECK ((action = 'install') = (from_version IS NULL))
 );
