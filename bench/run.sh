@@ -98,14 +98,17 @@ if [[ $parts == *trigger* ]]; then
   # Every variant runs on jobkeeper.jobs itself, with its indexes and the foreign key of
   # export_jobs (PostgreSQL's own AFTER trigger checks every UPDATE of a referenced table), and
   # differs only in the BEFORE trigger: jobkeeper's, none, the no-op floor, the PL/pgSQL rules.
-  q "CREATE TRIGGER bench_noop BEFORE UPDATE ON jobkeeper.jobs
+  # The bench's triggers sort after jobkeeper's (as an application's would, SPEC section 3):
+  # one ahead of it, even disabled, makes it compare old and new values instead of trusting
+  # the UPDATE's target list.
+  q "CREATE TRIGGER zz_bench_noop BEFORE UPDATE ON jobkeeper.jobs
        FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
-     CREATE TRIGGER bench_plpg BEFORE UPDATE ON jobkeeper.jobs
+     CREATE TRIGGER zz_bench_plpg BEFORE UPDATE ON jobkeeper.jobs
        FOR EACH ROW EXECUTE FUNCTION plpg.status_rules();"
   use_trigger() {  # $1: jk, none, noop or plpg
     local sql="ALTER TABLE jobkeeper.jobs"
     local t
-    for t in jobkeeper_00_status:jk bench_noop:noop bench_plpg:plpg; do
+    for t in jobkeeper_00_status:jk zz_bench_noop:noop zz_bench_plpg:plpg; do
       [ "${t#*:}" = "$1" ] && sql+=" ENABLE" || sql+=" DISABLE"
       sql+=" TRIGGER ${t%:*},"
     done
@@ -121,7 +124,7 @@ if [[ $parts == *trigger* ]]; then
     # "elapsed trigger" in ms: EXPLAIN ANALYZE times the statement and, apart, its BEFORE trigger.
     psql -X -q -At -c "SET jobkeeper.notify = off" \
       -c "EXPLAIN (ANALYZE, COSTS OFF) UPDATE jobkeeper.jobs SET $2" |
-      awk '/^Trigger (jobkeeper_00_status|bench_)/ { sub(/.*time=/, ""); t = $1 }
+      awk '/^Trigger (jobkeeper_00_status|zz_bench_)/ { sub(/.*time=/, ""); t = $1 }
            /^Execution Time/ { e = $3 } END { print e, t + 0 }'
   }
   median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -149,7 +152,7 @@ if [[ $parts == *trigger* ]]; then
       "" "$tjk" "$tnoop" "$tpl" "$(awk -v c="$tjk" -v f="$tnoop" -v n="$noop" 'BEGIN { printf "%.1f%%", 100 * (c - f) / n }')"
   done
   use_trigger jk
-  q "DROP TRIGGER bench_noop ON jobkeeper.jobs; DROP TRIGGER bench_plpg ON jobkeeper.jobs"
+  q "DROP TRIGGER zz_bench_noop ON jobkeeper.jobs; DROP TRIGGER zz_bench_plpg ON jobkeeper.jobs"
   echo "(none: no BEFORE trigger, the UPDATE sets updated_at, and for the status change finished_at,"
   echo " progress and the lease, itself; noop: that UPDATE through PostgreSQL's built-in"
   echo " suppress_redundant_updates_trigger, the floor for any BEFORE ROW trigger, since the executor"
@@ -191,7 +194,7 @@ if [[ $parts == *batch* ]]; then
         "$(awk -v n="$done_jobs" -v s="$start" -v e="$end" 'BEGIN { print n / (e - s) }')"
     done
   done
-  echo "(target >= 17,000 jobs/s)"
+  echo "(target: >= 25,000 jobs/s at 4 clients)"
 fi
 
 if [[ $parts == *retention* ]]; then
