@@ -132,14 +132,22 @@ for my $version (@released)
 	command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr($src), '-f', $dump ], "$version: pg_dump");
 	my $dst = 'restored' . ++$db_count;
 	$node->safe_psql('postgres', "CREATE DATABASE $dst");
-	command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr($dst), $dump ],
-		"$version: pg_restore");
+	{
+		# As a user runs it: the TAP harness sets PGAPPNAME, which would hide pg_restore's name.
+		local $ENV{PGAPPNAME};
+		delete $ENV{PGAPPNAME};
+		command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr($dst), $dump ],
+			"$version: pg_restore");
+	}
 	is(rows($dst), rows($src), "$version: every row restored");
 	is(difference(fingerprint($dst), $fresh{$version}), '', "$version: the restored schema equals a fresh one");
 	is($node->safe_psql($dst, q{
 		SELECT string_agg(version || ' ' || action, ', ' ORDER BY at) FROM jobkeeper.schema_history}),
 		"$version install, $version install",
 		"$version: the history survives, the restore recorded as an install");
+	is($node->safe_psql($dst, q{
+		SELECT application FROM jobkeeper.schema_history ORDER BY at DESC LIMIT 1}),
+		'pg_restore', "$version: the restore's install names pg_restore");
 	if ($version ne $newest)
 	{
 		$node->safe_psql($dst, "ALTER EXTENSION jobkeeper UPDATE TO '$newest'");
