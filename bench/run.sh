@@ -43,6 +43,8 @@ done
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 # VACUUM cannot share a transaction with other statements: one psql -c each.
 settle() { psql -X -q -c "VACUUM ANALYZE $1" -c "CHECKPOINT"; }
+# The median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 reset_tables() {
   q "TRUNCATE jobkeeper.jobs CASCADE; TRUNCATE bare.jobs; TRUNCATE plpg.jobs;"
   q "CHECKPOINT"
@@ -69,7 +71,6 @@ if [[ $parts == *lifecycle* ]]; then
     jk-trigger plpgsql bare "fn/bare" "trig/plpg"
   # Variants run interleaved, ROUNDS times each, and the median counts: neighbouring runs on
   # this shared machine differ by up to a quarter.
-  median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
   for sync in on off; do
     for c in 1 4 8; do
       fn=(); fnn=(); trig=(); plpg=(); bare=()
@@ -127,7 +128,6 @@ if [[ $parts == *trigger* ]]; then
       awk '/^Trigger (jobkeeper_00_status|zz_bench_)/ { sub(/.*time=/, ""); t = $1 }
            /^Execution Time/ { e = $3 } END { print e, t + 0 }'
   }
-  median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   printf '%-24s %8s %8s %8s %8s %9s %9s %9s %9s %9s\n' update "C++" none noop plpgsql \
     "C++/none" "noop/none" "C++/noop" "plpg/C++" "own cost"
   for set in "progress = progress + 1" "status = 'completed'"; do
@@ -140,7 +140,7 @@ if [[ $parts == *trigger* ]]; then
       bulk noop "$set$extra" >>"$work/t_noop"
       bulk plpg "$set" >>"$work/t_plpg"
     done
-    col() { cut -d' ' -f"$1" "$work/t_$2" | median; }
+    col() { median $(cut -d' ' -f"$1" "$work/t_$2"); }
     jk=$(col 1 jk); none=$(col 1 none); noop=$(col 1 noop); pl=$(col 1 plpg)
     # The triggers' own time is measured apart from the statement's, whose run-to-run swing
     # (about 15% here) is larger than the trigger: the precise figures are these.
@@ -327,10 +327,10 @@ SQL
   settle "jobkeeper.jobs"
   settle "jobkeeper.export_jobs"
   for view in queue_stats export_stats; do
-    ms=$(for _ in 1 2 3 4 5; do
+    ms=$(median $(for _ in 1 2 3 4 5; do
            psql -X -q -At -c '\timing on' -c "SELECT * FROM jobkeeper.$view" |
              sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
-         done | sort -n | sed -n 3p)
+         done))
     printf '%-14s %8.1f ms  (%s rows)\n' "$view" "$ms" "$(q "SELECT count(*) FROM jobkeeper.$view")"
   done
   q "SET client_min_messages = warning; TRUNCATE jobkeeper.jobs CASCADE"

@@ -15,7 +15,4 @@ inline constexpr std::string_view kServedSqlVersions[] = {"1.0"};
 // True when a database at SQL version `installed` can be served by this library.
 bool IsServedSqlVersion(std::string_view installed) noexcept;
 
-// The library's own SQL version: the newest it serves.
-std::string_view NewestServedSqlVersion() noexcept;
-
 }  // namespace jk::core

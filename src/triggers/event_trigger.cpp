@@ -65,10 +65,10 @@ JK_FUNCTION(jobkeeper_event_trigger) {
   if (static_cast<jk::pg::NotifyMode>(jk::pg::notify_mode) == jk::pg::NotifyMode::kOff) {
     return PointerGetDatum(nullptr);
   }
-  const bool job = jk::triggers::TriggerEntity(td) == jk::core::Entity::kJob;
-  const Columns& c = ColumnsFor(fcinfo, td->tg_relation, job);
   // An UPDATE's event is the status trigger's; a copy of this trigger on UPDATE adds none.
   if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) return PointerGetDatum(nullptr);
+  const bool job = jk::triggers::TriggerEntity(td) == jk::core::Entity::kJob;
+  const Columns& c = ColumnsFor(fcinfo, td->tg_relation, job);
   TupleTableSlot* row = td->tg_trigslot;
   Status status;
   if (!ReadStatus(row, c.status, &status)) return PointerGetDatum(nullptr);

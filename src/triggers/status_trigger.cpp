@@ -418,6 +418,8 @@ JK_FUNCTION(jobkeeper_status_trigger) {
       all_nulls[cols[i] - 1] = nulls[i];
     }
     row = heap_form_tuple(desc, all_values, all_nulls);
+    // An UPDATE's event, from the row as it will be stored (every UPDATE sets updated_at, so
+    // its row is always formed here).
     if (is_update && plan.notify &&
         static_cast<jk::pg::NotifyMode>(jk::pg::notify_mode) != jk::pg::NotifyMode::kOff) {
       const jk::triggers::EventColumns event{

@@ -14,6 +14,20 @@ CREATE STATISTICS jobkeeper.jobs_queue_status (mcv) ON queue, status FROM jobkee
 CREATE STATISTICS jobkeeper.export_jobs_type_status (mcv) ON export_type, status
   FROM jobkeeper.export_jobs;
 
+-- Both views' estimates: one row per table, kind (queue or export type) and finished status.
+CREATE VIEW jobkeeper._finished_estimates AS
+SELECT c.relname AS table_name, m.values[1] AS kind, m.values[2] AS status,
+       round(m.frequency * greatest(c.reltuples, 0))::bigint AS estimate
+  FROM pg_catalog.pg_statistic_ext s
+  JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+  JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid
+  JOIN pg_catalog.pg_statistic_ext_data d ON d.stxoid = s.oid AND NOT d.stxdinherit
+ CROSS JOIN LATERAL pg_catalog.pg_mcv_list_items(d.stxdmcv) m
+ WHERE n.nspname = 'jobkeeper' AND s.stxname IN ('jobs_queue_status', 'export_jobs_type_status')
+   AND m.values[2] IN ('completed', 'failed', 'cancelled');
+COMMENT ON VIEW jobkeeper._finished_estimates IS
+  'internal: estimated finished rows per table, kind and status, from extended statistics (for queue_stats and export_stats)';
+
 CREATE VIEW jobkeeper.queue_stats AS
 SELECT j.queue, 'pending'::text AS status, count(*) AS jobs,
        now() - min(j.run_after) FILTER (WHERE j.run_after <= now()) AS oldest_pending_age,
@@ -28,15 +42,9 @@ SELECT j.queue, 'processing', count(*), NULL,
  WHERE j.status = 'processing'
  GROUP BY j.queue
 UNION ALL
-SELECT m.values[1], m.values[2], round(m.frequency * greatest(c.reltuples, 0))::bigint,
-       NULL, 0, true
-  FROM pg_catalog.pg_statistic_ext s
-  JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
-  JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid
-  JOIN pg_catalog.pg_statistic_ext_data d ON d.stxoid = s.oid AND NOT d.stxdinherit
- CROSS JOIN LATERAL pg_catalog.pg_mcv_list_items(d.stxdmcv) m
- WHERE n.nspname = 'jobkeeper' AND s.stxname = 'jobs_queue_status'
-   AND m.values[2] IN ('completed', 'failed', 'cancelled');
+SELECT f.kind, f.status, f.estimate, NULL, 0, true
+  FROM jobkeeper._finished_estimates f
+ WHERE f.table_name = 'jobs';
 COMMENT ON VIEW jobkeeper.queue_stats IS
   'per queue and status: job count (estimated for finished statuses), how long the longest-waiting runnable job has waited, expired leases';
 
@@ -54,15 +62,9 @@ SELECT e.export_type, 'processing', count(*), NULL,
  WHERE e.status = 'processing'
  GROUP BY e.export_type
 UNION ALL
-SELECT m.values[1], m.values[2], round(m.frequency * greatest(c.reltuples, 0))::bigint,
-       NULL, 0, true
-  FROM pg_catalog.pg_statistic_ext s
-  JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
-  JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid
-  JOIN pg_catalog.pg_statistic_ext_data d ON d.stxoid = s.oid AND NOT d.stxdinherit
- CROSS JOIN LATERAL pg_catalog.pg_mcv_list_items(d.stxdmcv) m
- WHERE n.nspname = 'jobkeeper' AND s.stxname = 'export_jobs_type_status'
-   AND m.values[2] IN ('completed', 'failed', 'cancelled');
+SELECT f.kind, f.status, f.estimate, NULL, 0, true
+  FROM jobkeeper._finished_estimates f
+ WHERE f.table_name = 'export_jobs';
 COMMENT ON VIEW jobkeeper.export_stats IS
   'per export type and status: export count (estimated for finished statuses), age of the oldest pending export, expired leases';
 
