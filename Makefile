@@ -10,8 +10,12 @@ OBJS        = $(SOURCES:.cpp=.o)
 # assembled script of a released version must equal it byte for byte (the build stops
 # otherwise), so a change to the parts needs a new version and its update script. Update and
 # downgrade scripts (jobkeeper--A--B.sql) live in src/sql/ as they are.
+# A version not yet frozen there is in development (META.json says "testing"): its update
+# script is assembled from src/sql/updates/A--B/ in name order, whose parts shared with the
+# install script are links into src/sql/install/, and it is frozen with the release.
 INSTALL_PARTS = $(sort $(wildcard src/sql/install/*.sql))
-DATA_built  = jobkeeper--$(EXTVERSION).sql
+UPDATES_built = $(patsubst src/sql/updates/%,jobkeeper--%.sql,$(wildcard src/sql/updates/*--*))
+DATA_built  = jobkeeper--$(EXTVERSION).sql $(UPDATES_built)
 DATA        = $(sort $(wildcard src/sql/jobkeeper--*--*.sql)) \
               $(filter-out src/sql/released/jobkeeper--$(EXTVERSION).sql, \
                            $(wildcard src/sql/released/jobkeeper--*.sql))
@@ -67,6 +71,10 @@ jobkeeper--$(EXTVERSION).sql: $(INSTALL_PARTS) jobkeeper.control
 	  exit 1; \
 	fi
 	mv $@.tmp $@
+
+.SECONDEXPANSION:
+$(UPDATES_built): jobkeeper--%.sql: $$(sort $$(wildcard src/sql/updates/%/*.sql))
+	cat $^ > $@
 
 # The same suites as installcheck, one target each, so a runner can count every suite even
 # when an earlier one fails.

@@ -15,7 +15,9 @@
 #              rows and 100,000 pending in each table: median of 5 reads, ms (target < 50)
 #   hashes     sha256_hex / sha256_agg / lo_sha256 MB/s on 64 MB against a C program using
 #              OpenSSL EVP, PostgreSQL's sha256() and pgcrypto; values/s on 100,000 x 1 KB
-# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch] [retention] [views] [hashes]
+#   ttl        a TTL rule deleting TTL_ROWS (default 1,000,000) expired rows of a narrow table:
+#              the worker and run_ttl() vs one plain DELETE, median of ROUNDS (target >= 0.5)
+# Usage: bash bench/run.sh [lifecycle] [trigger] [claim] [batch] [retention] [views] [hashes] [ttl]
 # (default: all). RETENTION_JOBS (default 1000000) sets the size of the retention test.
 # BENCH_SECONDS (default 5) sets the length of each pgbench run; ROUNDS (default 3) how many
 # interleaved rounds the lifecycle medians come from.
@@ -23,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 T=${BENCH_SECONDS:-5}
-parts=${*:-lifecycle trigger claim batch retention views hashes}
+parts=${*:-lifecycle trigger claim batch retention views hashes ttl}
 
 jk_install_deps
 jk_use_pg_path
@@ -360,4 +362,50 @@ if [[ $parts == *hashes* ]]; then
     [ "$kind" = kb ] && printf '%-26s %10.0f %14s\n' "${name//_/ }" "$rate" "$(ratio "$rate" "$enc")"
   done < "$work/hashes.txt"
   echo "(target: sha256_hex faster than encode(sha256(x), 'hex'))"
+fi
+
+if [[ $parts == *ttl* ]]; then
+  echo
+  n=${TTL_ROWS:-1000000}
+  echo "== ttl: a rule deleting $n expired rows of a narrow table (id bigint, created_at timestamptz)"
+  q "CREATE ROLE bench_owner; CREATE TABLE ttl_codes (id bigint PRIMARY KEY, created_at timestamptz NOT NULL);
+     CREATE INDEX ON ttl_codes (created_at); ALTER TABLE ttl_codes OWNER TO bench_owner;
+     SELECT jobkeeper.add_ttl_rule('ttl_codes', 'created_at', '5 minutes')" >/dev/null
+  q "ALTER SYSTEM SET jobkeeper.ttl_interval = '1h'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+  # n expired rows over the hour before the cutoff, stored in the order they were created, as
+  # rows stamped with now() are.
+  load_codes() {
+    q "TRUNCATE ttl_codes" >/dev/null
+    q "INSERT INTO ttl_codes SELECT i, now() - interval '70 minutes' + i * (interval '1 hour' / $n)
+         FROM generate_series(1, $n) i" >/dev/null
+    settle ttl_codes
+  }
+  elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'; }
+  worker_s=(); call_s=(); delete_s=()
+  for _ in $(seq "${ROUNDS:-3}"); do
+    # The worker: its TTL runs from the moment the interval is shortened, timed from its
+    # own records (the first run that deleted to the last).
+    load_codes
+    t0=$(q "SELECT now()")
+    q "ALTER SYSTEM SET jobkeeper.ttl_interval = '1s'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+    until [ "$(q "SELECT coalesce(sum(ttl_rows_deleted), 0) >= $n FROM jobkeeper.cleanup_runs
+                   WHERE source = 'worker_ttl' AND started_at >= '$t0'")" = t ]; do sleep 0.5; done
+    q "ALTER SYSTEM SET jobkeeper.ttl_interval = '1h'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+    worker_s+=("$(q "SELECT round(extract(epoch FROM max(finished_at) - min(started_at))::numeric, 2)
+                      FROM jobkeeper.cleanup_runs WHERE source = 'worker_ttl' AND started_at >= '$t0'")")
+    # run_ttl(): the same batches in one transaction.
+    load_codes
+    t0=$(date +%s.%N); q "SELECT sum(rows_deleted) FROM jobkeeper.run_ttl()" >/dev/null
+    call_s+=("$(elapsed "$t0")")
+    # One plain DELETE of the same rows.
+    load_codes
+    t0=$(date +%s.%N); q "DELETE FROM ttl_codes WHERE created_at <= now() - interval '5 minutes'" >/dev/null
+    delete_s+=("$(elapsed "$t0")")
+  done
+  w=$(median "${worker_s[@]}"); c=$(median "${call_s[@]}"); d=$(median "${delete_s[@]}")
+  printf '%-22s %9s %12s   (rounds: %s)\n' "" seconds "rows/s" "${ROUNDS:-3}"
+  printf '%-22s %9s %12s   %s\n' "jobkeeper worker" "$w" "$(awk -v n="$n" -v s="$w" 'BEGIN { printf "%.0f", n / s }')" "${worker_s[*]}"
+  printf '%-22s %9s %12s   %s\n' "run_ttl()" "$c" "$(awk -v n="$n" -v s="$c" 'BEGIN { printf "%.0f", n / s }')" "${call_s[*]}"
+  printf '%-22s %9s %12s   %s\n' "one plain DELETE" "$d" "$(awk -v n="$n" -v s="$d" 'BEGIN { printf "%.0f", n / s }')" "${delete_s[*]}"
+  echo "worker rate / DELETE rate: $(ratio "$d" "$w"), run_ttl(): $(ratio "$d" "$c")  (target >= 0.5)"
 fi

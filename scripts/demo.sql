@@ -107,6 +107,33 @@ SELECT kind, file_path FROM jobkeeper.claim_deleted_files(10);
 ALTER SYSTEM RESET jobkeeper.cleanup_interval;
 SELECT pg_reload_conf();
 
+\echo '== TTL rules: the worker purges short-lived rows of the application''s own tables too'
+\echo '-- one-time codes that expire after 5 minutes, in a table the application role owns'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'demo_app') THEN CREATE ROLE demo_app; END IF;
+END $$;
+CREATE TABLE one_time_codes (code text PRIMARY KEY, user_id bigint,
+                             created_at timestamptz NOT NULL DEFAULT now());
+ALTER TABLE one_time_codes OWNER TO demo_app;
+\echo '-- a rule needs an index that leads with its column; without one it is refused with the fix'
+\set ON_ERROR_STOP 0
+SELECT jobkeeper.add_ttl_rule('one_time_codes', 'created_at', '5 minutes');
+\set ON_ERROR_STOP 1
+CREATE INDEX ON one_time_codes (created_at);
+SELECT tbl, column_name, ttl, owner FROM jobkeeper.add_ttl_rule('one_time_codes', 'created_at', '5 minutes');
+INSERT INTO one_time_codes (code, user_id, created_at)
+SELECT 'code-' || g, g, now() - g * interval '2 minutes' FROM generate_series(1, 6) g;
+SELECT code, now() - created_at > interval '5 minutes' AS expired FROM one_time_codes ORDER BY created_at DESC;
+\echo '-- the worker runs the rules every jobkeeper.ttl_interval (60 s; 1 s here), as the rule''s owner'
+ALTER SYSTEM SET jobkeeper.ttl_interval = '1s';
+SELECT pg_reload_conf();
+SELECT pg_temp.wait_for('SELECT count(*) = 2 FROM one_time_codes', 30) AS purged;
+SELECT code FROM one_time_codes ORDER BY created_at DESC;
+SELECT tbl, last_rows_deleted, rows_deleted, last_error FROM jobkeeper.ttl_rules;
+SELECT source, ttl_rows_deleted FROM jobkeeper.cleanup_runs WHERE source = 'worker_ttl';
+ALTER SYSTEM RESET jobkeeper.ttl_interval;
+SELECT pg_reload_conf();
+
 \echo '== monitoring: exact counts of active work, estimates (from ANALYZE) of finished work'
 ANALYZE jobkeeper.jobs, jobkeeper.export_jobs;
 SELECT queue, status, jobs, estimated, expired_leases FROM jobkeeper.queue_stats ORDER BY queue, status;

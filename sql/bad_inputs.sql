@@ -12,6 +12,12 @@ INSERT INTO jobkeeper.jobs (id, file_name, file_path, status) VALUES
   ('00000000-0000-0000-0000-00000000000c', 'done.mp3', '/done', 'completed');
 INSERT INTO jobkeeper.export_jobs (id, job_id, export_type) VALUES
   ('00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-00000000000c', 'pdf');
+-- A table a TTL rule may target, owned by an ordinary role (a rule never deletes as superuser).
+CREATE ROLE regress_jk_sweep_owner;
+CREATE TABLE sweep_codes (created_at timestamptz NOT NULL, note text);
+CREATE INDEX ON sweep_codes (created_at);
+ALTER TABLE sweep_codes OWNER TO regress_jk_sweep_owner;
+CREATE VIEW sweep_view AS SELECT * FROM sweep_codes;
 
 -- Values per argument type: 'plain' fills the other arguments; the rest are swept.
 CREATE TEMP TABLE sweep_values (type regtype, ord int, label text, expr text);
@@ -61,7 +67,19 @@ INSERT INTO sweep_values VALUES
   ('oid', 0, 'plain', '0'),
   ('oid', 1, 'null', 'NULL'),
   ('oid', 2, 'zero', '0'),
-  ('oid', 3, 'max', '4294967295');
+  ('oid', 3, 'max', '4294967295'),
+  ('regclass', 0, 'plain', $$'sweep_codes'$$),
+  ('regclass', 1, 'null', 'NULL'),
+  ('regclass', 2, 'zero', '0'),
+  ('regclass', 3, 'system catalog', $$'pg_class'$$),
+  ('regclass', 4, 'jobkeeper table', $$'jobkeeper.jobs'$$),
+  ('regclass', 5, 'view', $$'sweep_view'$$),
+  ('name', 0, 'plain', $$'created_at'$$),
+  ('name', 1, 'null', 'NULL'),
+  ('name', 2, 'empty', $$''$$),
+  ('name', 3, 'not a column', $$'nope'$$),
+  ('name', 4, 'not a timestamp', $$'note'$$),
+  ('name', 5, '1 MB', $$repeat('x', 1048576)$$);
 
 CREATE TEMP TABLE sweep_results (function text, arg text, value text, sqlstate text);
 
@@ -150,3 +168,6 @@ SELECT function, arg, value, sqlstate FROM sweep_results ORDER BY function, arg,
 -- The server is still up and the rows are as they were.
 SELECT count(*) AS jobs, (SELECT count(*) FROM jobkeeper.export_jobs) AS exports FROM jobkeeper.jobs;
 DROP EXTENSION jobkeeper;
+DROP VIEW sweep_view;
+DROP TABLE sweep_codes;
+DROP ROLE regress_jk_sweep_owner;

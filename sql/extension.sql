@@ -18,7 +18,7 @@ SELECT p.oid::regprocedure AS function_without_search_path
 -- The C functions, which run no SQL by name (the trigger's one query is schema-qualified).
 SELECT p.oid::regprocedure AS c_function FROM pg_proc p
  WHERE p.pronamespace = 'jobkeeper'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 -- What is installed and pending, and the history (SPEC section 9).
 SELECT library_version, installed_version, newest_version, update_pending, update_path
   FROM jobkeeper.version_info();

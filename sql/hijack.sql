@@ -13,11 +13,13 @@ CREATE FUNCTION evil.text_eq(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT
 CREATE FUNCTION evil.int_eq(integer, integer) RETURNS boolean LANGUAGE sql AS 'SELECT evil.trap()';
 CREATE FUNCTION evil.ts_lt(timestamptz, timestamptz) RETURNS boolean LANGUAGE sql AS 'SELECT evil.trap()';
 CREATE FUNCTION evil.ts_le(timestamptz, timestamptz) RETURNS boolean LANGUAGE sql AS 'SELECT evil.trap()';
+CREATE FUNCTION evil.ts_ge(timestamptz, timestamptz) RETURNS boolean LANGUAGE sql AS 'SELECT evil.trap()';
 CREATE OPERATOR evil.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = evil.uuid_eq);
 CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.text_eq);
 CREATE OPERATOR evil.= (LEFTARG = integer, RIGHTARG = integer, FUNCTION = evil.int_eq);
 CREATE OPERATOR evil.< (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = evil.ts_lt);
 CREATE OPERATOR evil.<= (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = evil.ts_le);
+CREATE OPERATOR evil.>= (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = evil.ts_ge);
 CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE sql AS 'SELECT CASE WHEN evil.trap() THEN NULL::timestamptz END';
 CREATE FUNCTION evil.lower(text) RETURNS text LANGUAGE sql AS 'SELECT CASE WHEN evil.trap() THEN NULL::text END';
 CREATE FUNCTION evil.char_length(text) RETURNS integer LANGUAGE sql AS 'SELECT CASE WHEN evil.trap() THEN 0 END';
@@ -26,6 +28,13 @@ CREATE FUNCTION evil.array_position(anycompatiblearray, anycompatible) RETURNS i
 SET search_path = evil, pg_catalog;
 SELECT now() IS NULL AS trapped;
 SELECT '00000000-0000-0000-0000-000000000001'::uuid = '00000000-0000-0000-0000-000000000001'::uuid AS trapped;
+
+-- A table for a TTL rule, owned by an ordinary role.
+CREATE ROLE regress_jk_hijack_owner;
+CREATE TABLE public.hijack_codes (created_at timestamptz NOT NULL);
+CREATE INDEX ON public.hijack_codes (created_at);
+ALTER TABLE public.hijack_codes OWNER TO regress_jk_hijack_owner;
+INSERT INTO public.hijack_codes SELECT pg_catalog.now() - interval '1 hour' FROM generate_series(1, 3);
 
 -- The whole lifecycle under that search_path, every function of the API.
 \set VERBOSITY terse
@@ -62,6 +71,9 @@ SELECT count(*) FROM jobkeeper.queue_stats;
 SELECT count(*) FROM jobkeeper.export_stats;
 SELECT count(*) FROM jobkeeper.duplicate_hashes;
 SELECT count(*) >= 0 AS reads_worker_status FROM jobkeeper.worker_status;
+SELECT column_name FROM jobkeeper.add_ttl_rule('public.hijack_codes', 'created_at', '1 minute', 2);
+SELECT rows_deleted, error FROM jobkeeper.run_ttl();
+SELECT jobkeeper.drop_ttl_rule('public.hijack_codes');
 -- Direct writes and a COPY, which the C trigger handles with the writer's search_path.
 INSERT INTO jobkeeper.jobs (id, file_name, file_path, status)
 VALUES ('00000000-0000-0000-0000-0000000000c1', 'c.mp3', '/c', 'completed');
@@ -74,3 +86,5 @@ RESET search_path;
 SELECT count(*) AS jobs_left FROM jobkeeper.jobs;
 DROP SCHEMA evil CASCADE;
 DROP EXTENSION jobkeeper;
+DROP TABLE hijack_codes;
+DROP ROLE regress_jk_hijack_owner;

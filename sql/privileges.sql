@@ -18,7 +18,10 @@ GRANT EXECUTE ON FUNCTION
   jobkeeper.cancel_export(uuid), jobkeeper.retry_export(uuid),
   jobkeeper.sha256_hex(bytea), jobkeeper.sha256_hex(text), jobkeeper.sha256_agg(bytea),
   jobkeeper.lo_sha256(oid), jobkeeper.is_sha256_hex(text), jobkeeper.normalize_hash(text),
-  jobkeeper.version(), jobkeeper.version_info()
+  jobkeeper.version(), jobkeeper.version_info(),
+  -- TTL rules on the application's own tables (each call checks that it owns the table)
+  jobkeeper.add_ttl_rule(regclass, name, interval, integer),
+  jobkeeper.drop_ttl_rule(regclass, name), jobkeeper.run_ttl()
   TO regress_jk_app;
 -- The worker role: claim, heartbeat, report, finish.
 GRANT USAGE ON SCHEMA jobkeeper TO regress_jk_worker;
@@ -119,7 +122,7 @@ SELECT p.oid::regprocedure AS function,
        pg_temp.mark(has_function_privilege('regress_jk_janitor', p.oid, 'EXECUTE')) AS janitor,
        pg_temp.mark(has_function_privilege('regress_jk_nobody', p.oid, 'EXECUTE')) AS nobody
   FROM pg_proc p WHERE p.pronamespace = 'jobkeeper'::regnamespace
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 -- Every table, view and sequence: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES,
 -- TRIGGER (in that order; USAGE for sequences in place of REFERENCES).
 SELECT c.relname AS relation, c.relkind AS kind, r.role,

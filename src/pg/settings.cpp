@@ -22,6 +22,7 @@ int cleanup_batch_timeout_ms = 5000;
 int cleanup_batch_delay_ms = 0;
 int cleanup_history = 1000;
 int lease_check_interval_s = 10;
+int ttl_interval_s = 60;
 char* worker_databases = nullptr;
 int max_databases = 64;
 
@@ -63,6 +64,10 @@ void DefineSettings() {
   DefineCustomIntVariable(
       "jobkeeper.cleanup_interval", "Time between the worker's retention cleanup runs.", nullptr,
       &cleanup_interval_s, 3600, 1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "jobkeeper.ttl_interval", "Time between the worker's runs of the TTL rules.",
+      "Each run deletes the expired rows of every table with a rule in jobkeeper.ttl_rules.",
+      &ttl_interval_s, 60, 1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "jobkeeper.cleanup_batch_size", "Rows deleted per cleanup transaction.",
       "The worker halves it for the next batch after a timeout and grows it back after.",

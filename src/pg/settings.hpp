@@ -18,6 +18,8 @@ extern int cleanup_batch_delay_ms;
 extern int cleanup_history;
 // How often the worker re-queues expired leases, in seconds.
 extern int lease_check_interval_s;
+// How often the worker runs the TTL rules, in seconds.
+extern int ttl_interval_s;
 // Databases the launcher serves (comma-separated names); empty means all.
 extern char* worker_databases;
 // How many databases the launcher serves at most (shared memory slots; server start only).

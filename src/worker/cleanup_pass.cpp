@@ -18,6 +18,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
@@ -33,6 +34,7 @@ namespace {
 constexpr int kSalvageRows = 100;     // rows of a failed batch redone one at a time
 constexpr int kMaxSkipped = 1000;     // failing rows a step skips before it gives up
 constexpr int kMaxFloorTimeouts = 3;  // timeouts in a row at the smallest batch: step ends
+constexpr int kResumeKeyLength = 128;  // a timestamp, date or number as text
 // Subtransactions one run_cleanup() call may use (one per batch, one per row redone alone).
 // Each keeps a lock on its transaction id until the caller's transaction ends, and past 64
 // every snapshot in the cluster looks them up in pg_subtrans: at the default batch size this
@@ -42,9 +44,11 @@ constexpr int kMaxCallerSubtransactions = 1000;
 // Subtransactions used by the current run_cleanup() or expire_leases() call.
 int caller_subtransactions = 0;
 
-// Rows whose change failed in this step; every lock statement leaves them out.
+// Rows whose change failed in this step, by ctid; every lock statement leaves them out. A row
+// whose change failed was rolled back, so it keeps its ctid (an update by someone else gives
+// it a new one, and it is simply tried again).
 struct Skipped {
-  pg_uuid_t* ids;  // kMaxSkipped of them, in memory that outlives the batches' transactions
+  ItemPointerData* tids;  // kMaxSkipped of them, in memory that outlives the batches' transactions
   int count;
 };
 
@@ -62,14 +66,18 @@ struct Attempt {
   int64 rows_skipped;
   bool postponed;
   char error[kPassErrorLength];  // the batch's error, or the first failing row's
+  // A keyset kind's batch starts at the key its previous batch ended at ("": the first),
+  // and this batch's last key is left here for the next.
+  char resume[kResumeKeyLength];
 };
 
 enum class Outcome { kDone, kTimedOut, kFailed };
 
 // An attempt at a batch of up to limit rows of kind; the worker's guard against restores.
 Attempt NewAttempt(const BatchKind& kind, Datum cutoff, int limit, bool one_by_one, bool worker,
-                   Skipped* skipped) {
+                   Skipped* skipped, const char* resume) {
   Attempt a = {};
+  strlcpy(a.resume, resume, sizeof a.resume);
   a.kind = &kind;
   a.cutoff = cutoff;
   a.limit = limit;
@@ -79,9 +87,6 @@ Attempt NewAttempt(const BatchKind& kind, Datum cutoff, int limit, bool one_by_o
   return a;
 }
 
-void NoteError(CleanupCounts* counts, const char* error) {
-  if (counts->error[0] == '\0') jk::pg::CopyClipped(counts->error, sizeof counts->error, error);
-}
 
 // Reads bigint column col of the one row the last statement returned (null reads as 0).
 int64 ReadInt64(int col) {
@@ -155,10 +160,12 @@ void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
       MemoryContextSwitchTo(caller);
       CurrentResourceOwner = owner;
       if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-          edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE || id_array == nullptr || i >= nids) {
+          edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
         ReThrowError(edata);
       }
-      const char* id = DatumGetCString(DirectFunctionCall1(uuid_out, ids[i]));
+      // Rows with a uuid are named by it, the others (a TTL rule's) by their ctid.
+      const char* id = i < nids ? DatumGetCString(DirectFunctionCall1(uuid_out, ids[i]))
+                                : DatumGetCString(DirectFunctionCall1(tidout, tids[i]));
       ereport(LOG, (errmsg("jobkeeper cleanup skipped %s %s: %s", a->kind->row_kind, id,
                            edata->message),
                     errdetail("The row is left as it is; the next pass tries it again.")));
@@ -166,7 +173,7 @@ void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
         jk::pg::CopyClipped(a->error, sizeof a->error,
                             psprintf("%s %s skipped: %s", a->kind->row_kind, id, edata->message));
       }
-      a->skipped->ids[a->skipped->count++] = *DatumGetUUIDP(ids[i]);
+      ItemPointerCopy(reinterpret_cast<ItemPointer>(DatumGetPointer(tids[i])), &a->skipped->tids[a->skipped->count++]);
       a->rows_skipped++;
       FreeErrorData(edata);
     }
@@ -181,14 +188,27 @@ void RunAttempt(Attempt* a) {
     return;
   }
   Datum* skipped = static_cast<Datum*>(palloc(sizeof(Datum) * (a->skipped->count + 1)));
-  for (int i = 0; i < a->skipped->count; i++) skipped[i] = UUIDPGetDatum(&a->skipped->ids[i]);
-  Oid types[3] = {TIMESTAMPTZOID, INT4OID, UUIDARRAYOID};
-  Datum values[3] = {a->cutoff, Int32GetDatum(a->limit),
-                     PointerGetDatum(construct_array(skipped, a->skipped->count, UUIDOID,
-                                                     UUID_LEN, false, TYPALIGN_CHAR))};
-  ExecuteOneRow(a->kind->lock_sql, 3, types, values);
+  for (int i = 0; i < a->skipped->count; i++) {
+    skipped[i] = PointerGetDatum(&a->skipped->tids[i]);
+  }
+  Oid types[4] = {TIMESTAMPTZOID, INT4OID, TIDARRAYOID, TEXTOID};
+  Datum values[4] = {a->cutoff, Int32GetDatum(a->limit),
+                     PointerGetDatum(construct_array(skipped, a->skipped->count, TIDOID,
+                                                     sizeof(ItemPointerData), false,
+                                                     TYPALIGN_SHORT)),
+                     a->resume[0] != '\0' ? CStringGetTextDatum(a->resume) : (Datum)0};
+  const char nulls[4] = {' ', ' ', ' ', a->resume[0] != '\0' ? ' ' : 'n'};
+  if (SPI_execute_with_args(a->kind->lock_sql, a->kind->keyset ? 4 : 3, types, values, nulls,
+                            false, 1) != SPI_OK_SELECT ||
+      SPI_processed != 1) {
+    elog(ERROR, "jobkeeper cleanup statement returned no row");
+  }
   SPITupleTable* locked = SPI_tuptable;
   a->taken = ReadInt64(3);
+  if (a->kind->keyset && a->taken > 0) {
+    char* last = SPI_getvalue(locked->vals[0], locked->tupdesc, 4);
+    if (last != nullptr) strlcpy(a->resume, last, sizeof a->resume);
+  }
   if (a->taken > 0) {
     bool isnull;
     const Datum tids = SPI_getbinval(locked->vals[0], locked->tupdesc, 1, &isnull);
@@ -201,6 +221,24 @@ void RunAttempt(Attempt* a) {
   }
   // run_cleanup() keeps one SPI connection for every batch: free each batch's results.
   SPI_freetuptable(locked);
+}
+
+// Runs the attempt as the kind's role when it names one (a TTL rule's owner): its statements
+// then have that role's privileges and row-level security, inside a restricted operation (no
+// SET ROLE, no temporary objects), as autovacuum runs a table owner's index functions. An error
+// leaves the role switched: aborting the (sub)transaction restores the one it began with.
+void RunAs(Attempt* a) {
+  if (a->kind->run_as == InvalidOid) {
+    RunAttempt(a);
+    return;
+  }
+  Oid user;
+  int context;
+  GetUserIdAndSecContext(&user, &context);
+  SetUserIdAndSecContext(a->kind->run_as,
+                         context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  RunAttempt(a);
+  SetUserIdAndSecContext(user, context);
 }
 
 // Runs an attempt in its own transaction (worker: under the batch timeout, committed on its
@@ -235,7 +273,7 @@ Outcome RunIsolated(TxMode mode, Attempt* a) {
                               GUC_ACTION_LOCAL, true, 0, false);
       enable_timeout_after(STATEMENT_TIMEOUT, jk::pg::cleanup_batch_timeout_ms);
     }
-    RunAttempt(a);
+    RunAs(a);
     if (own) {
       disable_timeout(STATEMENT_TIMEOUT, false);
       // The timer may have fired after the batch's last interrupt check: the batch is done,
@@ -288,13 +326,18 @@ Outcome RunIsolated(TxMode mode, Attempt* a) {
 void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int first_batch,
              CleanupCounts* counts, BetweenBatches between, int64* first, int64* second) {
   const bool worker = mode == TxMode::kTransactionPerBatch;
-  Skipped skipped = {static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t) * kMaxSkipped)), 0};
+  Skipped skipped = {
+      static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * kMaxSkipped)), 0};
+  char resume[kResumeKeyLength] = "";  // where a keyset kind's next batch starts
   int batch = first_batch;
   int floor_timeouts = 0;
   for (;;) {
     CHECK_FOR_INTERRUPTS();
     if (between != nullptr) between(counts);  // may reload the settings
-    const int configured = once ? first_batch : jk::pg::cleanup_batch_size;
+    // A kind with its own batch size (a TTL rule's) keeps it; the others follow the setting,
+    // which a reload may change during the pass.
+    const int configured =
+        once ? first_batch : (kind.batch_size > 0 ? kind.batch_size : jk::pg::cleanup_batch_size);
     batch = std::min(batch, configured);
     if (worker) pgstat_report_activity(STATE_RUNNING, kind.activity);
     if (!worker && caller_subtransactions >= kMaxCallerSubtransactions) {
@@ -305,7 +348,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
       NoteError(counts, message);
       break;
     }
-    Attempt a = NewAttempt(kind, cutoff, batch, false, worker, &skipped);
+    Attempt a = NewAttempt(kind, cutoff, batch, false, worker, &skipped, resume);
     Outcome outcome = RunIsolated(mode, &a);
     // A batch that fails for a row's sake is halved until it is small, so that the rows
     // before the bad one go in batches; then the small batch is redone one row at a time.
@@ -321,7 +364,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
                     errdetail("%s", a.error)));
       char batch_error[kPassErrorLength];
       strlcpy(batch_error, a.error, sizeof batch_error);
-      a = NewAttempt(kind, cutoff, batch, true, worker, &skipped);
+      a = NewAttempt(kind, cutoff, batch, true, worker, &skipped, resume);
       outcome = RunIsolated(mode, &a);
       if (outcome == Outcome::kFailed) {  // not a row's fault: the step cannot go on
         NoteError(counts, a.error);
@@ -350,6 +393,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
       break;
     }
     floor_timeouts = 0;
+    strlcpy(resume, a.resume, sizeof resume);  // a batch that went through moves the start on
     *first += a.first;
     *second += a.second;
     counts->rows_skipped += a.rows_skipped;
@@ -366,10 +410,23 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     if (once || a.taken < a.limit) break;
     batch = jk::core::NextBatchSize(batch, false, configured);
   }
-  pfree(skipped.ids);
+  pfree(skipped.tids);
 }
 
 }  // namespace
+
+void NoteError(CleanupCounts* counts, const char* error) {
+  if (counts->error[0] == '\0') jk::pg::CopyClipped(counts->error, sizeof counts->error, error);
+}
+
+void BeginCallerRun() { caller_subtransactions = 0; }
+
+void RunBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff, CleanupCounts* counts,
+                BetweenBatches between, int64* changed) {
+  int64 unused = 0;
+  const int size = kind.batch_size > 0 ? kind.batch_size : jk::pg::cleanup_batch_size;
+  RunStep(mode, kind, static_cast<Datum>(cutoff), false, size, counts, between, changed, &unused);
+}
 
 void RunLeasePass(TxMode mode, CleanupCounts* counts) {
   if (mode == TxMode::kCallerTransaction) SPI_connect();
@@ -381,7 +438,7 @@ void RunLeasePass(TxMode mode, CleanupCounts* counts) {
 }
 
 void RunLeaseBatch(int batch_size, CleanupCounts* counts) {
-  caller_subtransactions = 0;
+  BeginCallerRun();
   SPI_connect();
   for (const BatchKind* kind : {&kJobLeases, &kExportLeases}) {
     RunStep(TxMode::kCallerTransaction, *kind, 0, true, batch_size, counts, nullptr,
@@ -391,7 +448,7 @@ void RunLeaseBatch(int batch_size, CleanupCounts* counts) {
 }
 
 void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between) {
-  caller_subtransactions = 0;
+  BeginCallerRun();
   RunLeasePass(mode, counts);
 
   const jk::core::RetentionSettings settings{
@@ -428,22 +485,30 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between) 
 void RecordCleanupRun(const char* source, int64 started_at, const CleanupCounts& c,
                       const char* error) {
   SPI_connect();
-  Oid types[9] = {TEXTOID,  TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID,
-                  INT8OID, INT8OID,        TEXTOID, INT4OID};
-  Datum values[9] = {CStringGetTextDatum(source), TimestampTzGetDatum(started_at),
-                     Int64GetDatum(c.jobs_deleted), Int64GetDatum(c.exports_deleted),
-                     Int64GetDatum(c.leases_requeued), Int64GetDatum(c.leases_failed),
-                     Int64GetDatum(c.rows_skipped),
-                     error != nullptr ? CStringGetTextDatum(error) : (Datum)0,
-                     Int32GetDatum(jk::pg::cleanup_history)};
-  const char nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', error != nullptr ? ' ' : 'n', ' '};
+  const bool ttl = strcmp(source, "run_ttl") == 0 || strcmp(source, "worker_ttl") == 0;
+  Oid types[10] = {TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID,
+                   INT8OID, INT8OID,        TEXTOID, INT4OID, INT8OID};
+  Datum values[10] = {CStringGetTextDatum(source), TimestampTzGetDatum(started_at),
+                      Int64GetDatum(c.jobs_deleted), Int64GetDatum(c.exports_deleted),
+                      Int64GetDatum(c.leases_requeued), Int64GetDatum(c.leases_failed),
+                      Int64GetDatum(c.rows_skipped),
+                      error != nullptr ? CStringGetTextDatum(error) : (Datum)0,
+                      Int32GetDatum(jk::pg::cleanup_history), Int64GetDatum(c.ttl_rows_deleted)};
+  const char nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', error != nullptr ? ' ' : 'n', ' ', ' '};
   if (SPI_execute_with_args(
-          "WITH run AS (INSERT INTO jobkeeper.cleanup_runs (source, started_at, finished_at,"
-          " jobs_deleted, exports_deleted, leases_requeued, leases_failed, rows_skipped, error)"
-          " VALUES ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7, $8) RETURNING id)"
-          " DELETE FROM jobkeeper.cleanup_runs r"
-          "  WHERE r.id <= (SELECT run.id FROM run) - $9",
-          9, types, values, nulls, false, 0) != SPI_OK_DELETE) {
+          ttl ? "WITH run AS (INSERT INTO jobkeeper.cleanup_runs (source, started_at,"
+                " finished_at, jobs_deleted, exports_deleted, leases_requeued, leases_failed,"
+                " rows_skipped, error, ttl_rows_deleted)"
+                " VALUES ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7, $8, $10) RETURNING id)"
+                " DELETE FROM jobkeeper.cleanup_runs r"
+                "  WHERE r.id <= (SELECT run.id FROM run) - $9"
+              : "WITH run AS (INSERT INTO jobkeeper.cleanup_runs (source, started_at,"
+                " finished_at, jobs_deleted, exports_deleted, leases_requeued, leases_failed,"
+                " rows_skipped, error)"
+                " VALUES ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7, $8) RETURNING id)"
+                " DELETE FROM jobkeeper.cleanup_runs r"
+                "  WHERE r.id <= (SELECT run.id FROM run) - $9",
+          ttl ? 10 : 9, types, values, nulls, false, 0) != SPI_OK_DELETE) {
     elog(ERROR, "could not record the jobkeeper cleanup run");
   }
   SPI_finish();

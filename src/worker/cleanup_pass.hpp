@@ -13,6 +13,7 @@ struct CleanupCounts {
   std::int64_t exports_deleted;
   std::int64_t leases_requeued;
   std::int64_t leases_failed;
+  std::int64_t ttl_rows_deleted;   // rows of application tables deleted by TTL rules
   std::int64_t rows_skipped;       // rows whose change failed; left for the next pass
   bool postponed;                  // the deletes waited for a pg_restore (worker only)
   char error[kPassErrorLength];    // the pass's first error, "" when none
@@ -34,6 +35,21 @@ using BetweenBatches = void (*)(CleanupCounts* counts);
 // yet connected.
 void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between);
 
+struct BatchKind;
+
+// Runs batches of kind (a TTL rule's deletes) until none is left that the step may take, with
+// the cleanup's timeouts, shrinking and skipping of failing rows; adds the rows changed to
+// *changed. In the caller's transaction (kCallerTransaction), SPI must be connected and
+// BeginCallerRun() called once for the call.
+void RunBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff, CleanupCounts* counts,
+                BetweenBatches between, std::int64_t* changed);
+
+// Starts counting the subtransactions of one run_cleanup() or run_ttl() call.
+void BeginCallerRun();
+
+// Records the pass's first error in counts (later ones are dropped).
+void NoteError(CleanupCounts* counts, const char* error);
+
 // Re-queues expired leases only (the worker's frequent check); adds to counts.
 void RunLeasePass(TxMode mode, CleanupCounts* counts);
 
@@ -42,7 +58,8 @@ void RunLeasePass(TxMode mode, CleanupCounts* counts);
 void RunLeaseBatch(int batch_size, CleanupCounts* counts);
 
 // Appends a row to cleanup_runs (error may be null) and trims it to cleanup_history rows,
-// in the current transaction.
+// in the current transaction. A TTL run's source (worker_ttl, run_ttl) records
+// ttl_rows_deleted too, a column SQL version 1.0 does not have.
 void RecordCleanupRun(const char* source, std::int64_t started_at, const CleanupCounts& counts,
                       const char* error);
 

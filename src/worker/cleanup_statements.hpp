@@ -12,10 +12,20 @@ namespace jk::worker {
 struct BatchKind {
   const char* activity;  // what pg_stat_activity shows while it runs
   const char* row_kind;  // "job" or "export", for messages
-  // ($1 timestamptz cutoff, $2 integer limit, $3 uuid[] rows to skip) -> (tid[], uuid[], bigint)
+  // ($1 timestamptz cutoff, $2 integer limit, $3 tid[] rows to skip) -> (tid[] locked rows,
+  // uuid[] their ids for messages or null, bigint how many)
   const char* lock_sql;
   // ($1 tid[] locked rows) -> (bigint, bigint): the two counts the kind reports
   const char* change_sql;
+  // The role whose rights the statements run with (a TTL rule's owner); 0: the caller's.
+  unsigned int run_as = 0;
+  // Rows per batch at most; 0: jobkeeper.cleanup_batch_size.
+  int batch_size = 0;
+  // A keyset kind's lock statement also takes ($4 text) the key its previous batch ended at
+  // (null for the first) and returns its own last key as a fourth column: each batch then
+  // starts there instead of walking again the index entries that the batches before it left
+  // dead. Rows before the key that a batch skipped (held by someone) wait for the next pass.
+  bool keyset = false;
 };
 
 // Expired leases: processing rows whose lease ended go back to pending, or to failed once
@@ -25,7 +35,7 @@ inline constexpr BatchKind kJobLeases = {
     "jobkeeper: re-queuing expired job leases", "job",
     "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
     "  SELECT j.ctid AS tid, j.id FROM jobkeeper.jobs j"
-    "   WHERE j.status = 'processing' AND j.lease_expires_at < now() AND j.id <> ALL ($3)"
+    "   WHERE j.status = 'processing' AND j.lease_expires_at < now() AND j.ctid <> ALL ($3)"
     "   ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
     "WITH done AS (UPDATE jobkeeper.jobs j"
     "   SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,"
@@ -41,7 +51,7 @@ inline constexpr BatchKind kExportLeases = {
     "jobkeeper: re-queuing expired export leases", "export",
     "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
     "  SELECT e.ctid AS tid, e.id FROM jobkeeper.export_jobs e"
-    "   WHERE e.status = 'processing' AND e.lease_expires_at < now() AND e.id <> ALL ($3)"
+    "   WHERE e.status = 'processing' AND e.lease_expires_at < now() AND e.ctid <> ALL ($3)"
     "   ORDER BY e.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
     "WITH done AS (UPDATE jobkeeper.export_jobs e"
     "   SET status = CASE WHEN e.attempts >= e.max_attempts THEN 'failed' ELSE 'pending' END,"
@@ -63,7 +73,7 @@ inline constexpr BatchKind kExpiredExports = {
     "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
     "  SELECT e.ctid AS tid, e.id FROM jobkeeper.export_jobs e"
     "   WHERE e.finished_at <= $1 AND e.status IN ('completed', 'failed', 'cancelled')"
-    "     AND e.id <> ALL ($3)"
+    "     AND e.ctid <> ALL ($3)"
     "   ORDER BY e.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
     "WITH gone AS (DELETE FROM jobkeeper.export_jobs e WHERE e.ctid = ANY ($1)"
     "    RETURNING e.id, e.file_path),"
@@ -83,7 +93,7 @@ inline constexpr BatchKind kExpiredJobs = {
     "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
     "  SELECT j.ctid AS tid, j.id FROM jobkeeper.jobs j"
     "   WHERE j.finished_at <= $1 AND j.status IN ('completed', 'failed', 'cancelled')"
-    "     AND j.id <> ALL ($3)"
+    "     AND j.ctid <> ALL ($3)"
     "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
     "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
     "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"
@@ -94,11 +104,12 @@ inline constexpr BatchKind kExpiredJobs = {
 #undef JK_RECORD_PATHS
 
 // Unclaimed path batches recorded at or before the cutoff (only when
-// jobkeeper.deleted_files_retention is set). They have no uuid: none is skipped alone.
+// jobkeeper.deleted_files_retention is set). They have no uuid: a failing one is named by ctid.
 inline constexpr BatchKind kOldDeletedFiles = {
     "jobkeeper: dropping old deleted_files entries", "deleted_files batch",
     "SELECT array_agg(v.tid), NULL::uuid[], count(*) FROM ("
     "  SELECT d.ctid AS tid FROM jobkeeper.deleted_file_batches d WHERE d.deleted_at <= $1"
+    "     AND d.ctid <> ALL ($3)"
     "   ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED) v",
     "WITH gone AS (DELETE FROM jobkeeper.deleted_file_batches d WHERE d.ctid = ANY ($1)"
     "    RETURNING 1)"

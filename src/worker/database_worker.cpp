@@ -12,6 +12,7 @@
 #include "worker/cleanup_pass.hpp"
 #include "worker/event_ring.hpp"
 #include "worker/shared_state.hpp"
+#include "worker/ttl_pass.hpp"
 
 extern "C" {
 #include "access/table.h"
@@ -223,9 +224,14 @@ void ReportWaitingFiles() {
   });
 }
 
-// Runs a pass (cleanup or leases only); on an error, logs it, records it and carries on.
-// Returns false when it waited for a pg_restore instead.
-bool RunPass(bool full, MemoryContext pass_context) {
+// What a pass does.
+enum class Pass { kCleanup, kLeases, kTtl };
+
+// Runs a pass; on an error, logs it, records it and carries on. Returns false when it waited
+// for a pg_restore instead. A cleanup pass is always recorded in cleanup_runs; a lease check
+// or a TTL run only when it changed, skipped or failed something: they run every few seconds
+// or every minute, and would push the cleanup runs out of the history.
+bool RunPass(Pass pass, MemoryContext pass_context) {
   jk::worker::CleanupCounts counts = {};
   const TimestampTz started = GetCurrentTimestamp();
   MemoryContext old = MemoryContextSwitchTo(pass_context);
@@ -236,29 +242,37 @@ bool RunPass(bool full, MemoryContext pass_context) {
     MemoryContextSwitchTo(pass_context);
     if (restoring) {
       counts.postponed = true;
-    } else if (full) {
+    } else if (pass == Pass::kCleanup) {
       SetActivity("cleanup");
       batches_in_pass = 0;
       jk::worker::RunCleanupPass(jk::worker::TxMode::kTransactionPerBatch, &counts,
                                  BetweenBatches);
-    } else {
+    } else if (pass == Pass::kLeases) {
       SetActivity("lease check");
       jk::worker::RunLeasePass(jk::worker::TxMode::kTransactionPerBatch, &counts);
+    } else {
+      SetActivity("ttl rules");
+      batches_in_pass = 0;
+      jk::worker::RunTtlPass(jk::worker::TxMode::kTransactionPerBatch, &counts, BetweenBatches,
+                             nullptr, nullptr);
     }
+    MemoryContextSwitchTo(pass_context);
     pgstat_report_activity(STATE_RUNNING, "jobkeeper: recording the pass");
     const bool changed = counts.jobs_deleted + counts.exports_deleted + counts.leases_requeued +
-                             counts.leases_failed + counts.rows_skipped > 0;
+                             counts.leases_failed + counts.rows_skipped +
+                             counts.ttl_rows_deleted > 0;
     const bool failed = counts.error[0] != '\0';
-    if (!counts.postponed && (full || changed || failed)) {
+    if (!counts.postponed && (pass == Pass::kCleanup || changed || failed)) {
       SetCurrentStatementStartTimestamp();
       StartTransactionCommand();
       PushActiveSnapshot(GetTransactionSnapshot());
-      jk::worker::RecordCleanupRun("worker", started, counts, failed ? counts.error : nullptr);
+      jk::worker::RecordCleanupRun(pass == Pass::kTtl ? "worker_ttl" : "worker", started, counts,
+                                   failed ? counts.error : nullptr);
       PopActiveSnapshot();
       CommitTransactionCommand();
       MemoryContextSwitchTo(pass_context);
     }
-    if (!counts.postponed) ReportWaitingFiles();
+    if (!counts.postponed && pass != Pass::kTtl) ReportWaitingFiles();
     MemoryContextSwitchTo(pass_context);
   }
   PG_CATCH();
@@ -278,7 +292,7 @@ bool RunPass(bool full, MemoryContext pass_context) {
   pgstat_report_stat(true);
 
   const bool failed = counts.error[0] != '\0';
-  if (full && !counts.postponed) {
+  if (pass == Pass::kCleanup && !counts.postponed) {
     ereport(failed ? WARNING : LOG,
             (errmsg("jobkeeper cleanup in database \"%s\": %lld jobs and %lld exports deleted, "
                     "%lld leases re-queued, %lld failed, %lld rows skipped%s%s",
@@ -286,10 +300,17 @@ bool RunPass(bool full, MemoryContext pass_context) {
                     (long long)counts.exports_deleted, (long long)counts.leases_requeued,
                     (long long)counts.leases_failed, (long long)counts.rows_skipped,
                     failed ? "; error: " : "", counts.error)));
+  } else if (pass == Pass::kTtl && !counts.postponed && (counts.ttl_rows_deleted > 0 || failed)) {
+    ereport(failed ? WARNING : LOG,
+            (errmsg("jobkeeper TTL rules in database \"%s\": %lld rows deleted, %lld rows "
+                    "skipped%s%s",
+                    datname, static_cast<long long>(counts.ttl_rows_deleted),
+                    static_cast<long long>(counts.rows_skipped), failed ? "; error: " : "",
+                    counts.error)));
   }
   Report([&](DatabaseSlot* s) {
-    s->rows_deleted += counts.jobs_deleted + counts.exports_deleted;
-    if (full && !counts.postponed) s->last_run = started;
+    s->rows_deleted += counts.jobs_deleted + counts.exports_deleted + counts.ttl_rows_deleted;
+    if (pass == Pass::kCleanup && !counts.postponed) s->last_run = started;
     if (failed) jk::pg::CopyClipped(s->last_error, sizeof s->last_error, counts.error);
     strlcpy(s->activity, counts.postponed ? "waiting for pg_restore" : "idle",
             sizeof s->activity);
@@ -355,6 +376,9 @@ void jobkeeper_worker_main(Datum arg) {
   bool mismatch_logged = false;
   TimestampTz last_cleanup_start = 0;
   TimestampTz next_cleanup = 0;  // a run right after start
+  TimestampTz last_ttl_start = 0;
+  TimestampTz next_ttl = 0;      // TTL rules: right after the first cleanup
+  bool has_ttl = false;          // the installed SQL version has TTL rules
   // When the extension check and the passes are next due; the latch also wakes the worker
   // for events, which need neither.
   TimestampTz next_check = 0;
@@ -369,6 +393,8 @@ void jobkeeper_worker_main(Datum arg) {
       next_cleanup = jk::core::NextRunAt(last_cleanup_start,
                                          Seconds(jk::pg::cleanup_interval_s),
                                          GetCurrentTimestamp());
+      next_ttl = jk::core::NextRunAt(last_ttl_start, Seconds(jk::pg::ttl_interval_s),
+                                     GetCurrentTimestamp());
       next_check = 0;
     }
     if (GetCurrentTimestamp() >= next_check) {
@@ -400,9 +426,10 @@ void jobkeeper_worker_main(Datum arg) {
           }
           mismatch_logged = false;
           ready = true;
+          has_ttl = jk::core::SqlVersionAtLeast(version, jk::core::kTtlRulesSince);
           TimestampTz now = GetCurrentTimestamp();
           if (now >= next_cleanup) {
-            const bool ran = RunPass(true, pass_context);
+            const bool ran = RunPass(Pass::kCleanup, pass_context);
             now = GetCurrentTimestamp();
             if (ran) {
               last_cleanup_start = now;
@@ -413,8 +440,18 @@ void jobkeeper_worker_main(Datum arg) {
             }
             next_lease = now + Seconds(jk::pg::lease_check_interval_s);
           } else if (now >= next_lease) {
-            RunPass(false, pass_context);
+            RunPass(Pass::kLeases, pass_context);
             next_lease = GetCurrentTimestamp() + Seconds(jk::pg::lease_check_interval_s);
+          }
+          if (has_ttl && GetCurrentTimestamp() >= next_ttl) {
+            const bool ran = RunPass(Pass::kTtl, pass_context);
+            now = GetCurrentTimestamp();
+            if (ran) {
+              last_ttl_start = now;
+              next_ttl = jk::core::NextRunAt(last_ttl_start, Seconds(jk::pg::ttl_interval_s), now);
+            } else {
+              next_ttl = now + Seconds(jk::pg::lease_check_interval_s);
+            }
           }
           const TimestampTz due = next_cleanup;
           Report([&](DatabaseSlot* s) { s->next_run = due; });
@@ -424,6 +461,7 @@ void jobkeeper_worker_main(Datum arg) {
       // Mid-upgrade (versions differ) it looks again every lease_check_interval.
       next_check = ready ? (next_cleanup < next_lease ? next_cleanup : next_lease)
                          : GetCurrentTimestamp() + Seconds(jk::pg::lease_check_interval_s);
+      if (ready && has_ttl && next_ttl < next_check) next_check = next_ttl;
       pgstat_report_activity(STATE_IDLE, nullptr);
     }
     long wait_ms = (next_check - GetCurrentTimestamp()) / 1000;

@@ -1,5 +1,6 @@
-# The release harness (SPEC section 9). For every released version (src/sql/released/): a
-# fresh install; every update path from it to the newest, with rows in every state, must end
+# The release harness (SPEC section 9). For every released version (src/sql/released/), and
+# for the version in development when default_version is not released yet: a fresh install;
+# every update path from it to the newest, with rows in every state, must end
 # with the catalog fingerprint of a fresh install of the newest (test/upgrade/fingerprint.sql)
 # and every row kept; every downgrade must equal a fresh install of the older version; a dump
 # taken at a version restores at that version and then updates. The harness proves it can fail:
@@ -16,7 +17,19 @@ my @released = sort map { basename($_) =~ /^jobkeeper--([0-9.]+)\.sql$/ ? $1 : (
 	glob('src/sql/released/jobkeeper--*.sql');
 my ($newest) = slurp_file('jobkeeper.control') =~ /^default_version\s*=\s*'([^']+)'/m;
 ok(scalar(@released) >= 1, 'released versions: ' . join(', ', @released));
-is($released[-1], $newest, 'the newest released version is the control file\'s default_version');
+# default_version is the newest release, or the version in development after it.
+my $developing = $released[-1] ne $newest;
+my @versions = $developing ? (@released, $newest) : @released;
+ok(!$developing || version_after($newest, $released[-1]),
+	$developing ? "$newest is in development, after release $released[-1]"
+	  : "the newest released version is the control file's default_version");
+
+sub version_after
+{
+	my ($a_major, $a_minor) = split /\./, $_[0];
+	my ($b_major, $b_minor) = split /\./, $_[1];
+	return $a_major > $b_major || ($a_major == $b_major && $a_minor > $b_minor);
+}
 
 my $node = PostgreSQL::Test::Cluster->new('upgrades');
 $node->init;
@@ -45,12 +58,19 @@ sub fresh_database
 }
 
 # Every row of every table of the extension, as text, in a stable order; the history apart.
+# Only the columns of $columns_db (the database's own by default): an update adds columns, and
+# the rows of the older version's columns must survive it.
 my @tables = qw(cleanup_runs deleted_file_batches export_jobs jobs);
 sub rows
 {
-	my ($db) = @_;
+	my ($db, $columns_db) = @_;
+	$columns_db //= $db;
 	return join "\n", map {
-		"-- $_\n" . $node->safe_psql($db, "SELECT t::text FROM jobkeeper.$_ t ORDER BY t::text")
+		my $columns = $node->safe_psql($columns_db, qq{
+			SELECT string_agg('t.' || quote_ident(attname), ', ' ORDER BY attnum)
+			  FROM pg_attribute WHERE attrelid = 'jobkeeper.$_'::regclass
+			   AND attnum > 0 AND NOT attisdropped});
+		"-- $_\n" . $node->safe_psql($db, "SELECT ROW($columns)::text FROM jobkeeper.$_ t ORDER BY 1")
 	} @tables;
 }
 
@@ -64,8 +84,8 @@ sub difference
 		(map { "+ $_" } grep { !$want{$_} } sort keys %got);
 }
 
-my %fresh;    # fingerprint of a fresh install of each released version
-for my $version (@released)
+my %fresh;    # fingerprint of a fresh install of each version
+for my $version (@versions)
 {
 	my $db = fresh_database($version, 0);
 	$fresh{$version} = fingerprint($db);
@@ -85,7 +105,7 @@ for my $version (@released)
 # databases whose OIDs all differ).
 my $newest_fp = $fresh{$newest};
 for my $kind (qw(schema extension relation column constraint index trigger function view
-	sequence statistics member config-dump))
+	sequence statistics event-trigger member config-dump))
 {
 	like($newest_fp, qr/^\Q$kind\E /m, "the fingerprint covers: $kind");
 }
@@ -98,6 +118,7 @@ my @paths = grep { $_ ne $newest } @released;
 for my $from (@paths)
 {
 	my $db = fresh_database($from, 1);
+	my $columns_db = fresh_database($from, 0);    # the columns whose rows must survive
 	my $before = rows($db);
 	my $path = $node->safe_psql($db, qq{
 		SELECT path FROM pg_extension_update_paths('jobkeeper')
@@ -106,7 +127,7 @@ for my $from (@paths)
 	for my $step (grep { $_ ne $from } split /--/, $path)
 	{
 		$node->safe_psql($db, "ALTER EXTENSION jobkeeper UPDATE TO '$step'");
-		is(rows($db), $before, "$from: rows survive the update to $step");
+		is(rows($db, $columns_db), $before, "$from: rows survive the update to $step");
 	}
 	is(difference(fingerprint($db), $newest_fp), '', "$from -> $newest equals a fresh $newest");
 	# And back: each downgrade equals a fresh install of the older version.
@@ -117,42 +138,65 @@ for my $from (@paths)
 	for my $step (grep { $_ ne $newest } split /--/, $down)
 	{
 		$node->safe_psql($db, "ALTER EXTENSION jobkeeper UPDATE TO '$step'");
-		is(rows($db), $before, "$from: rows survive the downgrade to $step");
+		is(rows($db, $columns_db), $before, "$from: rows survive the downgrade to $step");
 		is(difference(fingerprint($db), $fresh{$step}), '', "downgraded to $step equals a fresh $step");
 	}
 }
 note('only ' . join(', ', @released) . ' released: no update path to test yet') unless @paths;
 
-# A dump taken at each release restores at that release (rows, fingerprint, history) and then
-# updates to the newest.
-for my $version (@released)
+# A dump taken at each version restores at that version (rows, fingerprint, history) and then
+# updates to the newest. pg_dump records no extension version, so a plain pg_restore installs
+# the newest (the default) and loads the older rows into it; to restore at the dump's own
+# version, create the extension at it first and leave the dump's CREATE EXTENSION out.
+sub restore
+{
+	my ($version, $dump, $list) = @_;
+	my $dst = 'restored' . ++$db_count;
+	$node->safe_psql('postgres', "CREATE DATABASE $dst");
+	$node->safe_psql($dst, "CREATE EXTENSION jobkeeper VERSION '$version'") if $list;
+	# As a user runs it: the TAP harness sets PGAPPNAME, which would hide pg_restore's name.
+	local $ENV{PGAPPNAME};
+	delete $ENV{PGAPPNAME};
+	command_ok([ 'pg_restore', '--exit-on-error', ($list ? ('-L', $list) : ()),
+			'-d', $node->connstr($dst), $dump ],
+		"$version: pg_restore" . ($list ? ' at its version' : ''));
+	return $dst;
+}
+
+sub history
+{
+	return $node->safe_psql($_[0], q{
+		SELECT string_agg(version || ' ' || action, ', ' ORDER BY at) FROM jobkeeper.schema_history});
+}
+
+for my $version (@versions)
 {
 	my $src = fresh_database($version, 1);
 	my $dump = $node->basedir . "/jobkeeper-$version.dump";
 	command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr($src), '-f', $dump ], "$version: pg_dump");
-	my $dst = 'restored' . ++$db_count;
-	$node->safe_psql('postgres', "CREATE DATABASE $dst");
-	{
-		# As a user runs it: the TAP harness sets PGAPPNAME, which would hide pg_restore's name.
-		local $ENV{PGAPPNAME};
-		delete $ENV{PGAPPNAME};
-		command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr($dst), $dump ],
-			"$version: pg_restore");
-	}
-	is(rows($dst), rows($src), "$version: every row restored");
-	is(difference(fingerprint($dst), $fresh{$version}), '', "$version: the restored schema equals a fresh one");
-	is($node->safe_psql($dst, q{
-		SELECT string_agg(version || ' ' || action, ', ' ORDER BY at) FROM jobkeeper.schema_history}),
-		"$version install, $version install",
+	my $dst = restore($version, $dump);
+	is(rows($dst, $src), rows($src), "$version: every row restored");
+	is(difference(fingerprint($dst), $newest_fp), '', "$version: the restored schema equals a fresh $newest");
+	is(history($dst), "$version install, $newest install",
 		"$version: the history survives, the restore recorded as an install");
 	is($node->safe_psql($dst, q{
 		SELECT application FROM jobkeeper.schema_history ORDER BY at DESC LIMIT 1}),
 		'pg_restore', "$version: the restore's install names pg_restore");
-	if ($version ne $newest)
-	{
-		$node->safe_psql($dst, "ALTER EXTENSION jobkeeper UPDATE TO '$newest'");
-		is(difference(fingerprint($dst), $newest_fp), '', "$version: restored, then updated, equals a fresh $newest");
-	}
+	next if $version eq $newest;
+
+	# At the dump's own version: the extension made first, the dump's left out of the list.
+	my $list = $node->basedir . "/jobkeeper-$version.list";
+	my ($toc) = run_command([ 'pg_restore', '-l', $dump ]);
+	open(my $fh, '>', $list) or die "$list: $!";
+	print $fh grep { !/ EXTENSION - jobkeeper$| COMMENT - EXTENSION jobkeeper$/ } split /^/, $toc;
+	close $fh;
+	$dst = restore($version, $dump, $list);
+	is(rows($dst), rows($src), "$version: every row restored at $version");
+	is(difference(fingerprint($dst), $fresh{$version}), '', "$version: restored at $version equals a fresh $version");
+	is(history($dst), "$version install, $version install", "$version: the history survives the restore at $version");
+	$node->safe_psql($dst, "ALTER EXTENSION jobkeeper UPDATE TO '$newest'");
+	is(difference(fingerprint($dst), $newest_fp), '', "$version: restored, then updated, equals a fresh $newest");
+	is(rows($dst, $src), rows($src), "$version: the restored rows survive the update");
 }
 
 # The harness can fail. Each change below is what a faulty update script could leave behind;

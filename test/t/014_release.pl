@@ -11,20 +11,29 @@ use Test::More;
 my ($version) = slurp_file('jobkeeper.control') =~ /^default_version\s*=\s*'([^']+)'/m;
 like($version, qr/^\d+\.\d+$/, "default_version $version is major.minor");
 
+# default_version is released (its install script frozen in src/sql/released/) or in
+# development, until its release freezes it: META.json says which.
+my $frozen = "src/sql/released/jobkeeper--$version.sql";
+my $released = -f $frozen;
 my $meta = decode_json(slurp_file('META.json'));
 is($meta->{version}, "$version.0", 'META.json version is default_version as semver');
 my $provides = $meta->{provides}{jobkeeper};
 is($provides->{version}, "$version.0", 'META.json provides the same version');
-is($provides->{file}, "src/sql/released/jobkeeper--$version.sql", 'META.json names the frozen install script');
-ok(-f $provides->{file}, "$provides->{file} exists");
+is($meta->{release_status}, $released ? 'stable' : 'testing',
+	$released ? "$version is released: META.json says stable" : "$version is in development: META.json says testing");
+is($provides->{file}, $released ? $frozen : 'src/sql/install',
+	'META.json names the install script (or, in development, its parts)');
+ok(-e $provides->{file}, "$provides->{file} exists");
 is($meta->{'meta-spec'}{version}, '1.0.0', 'PGXN meta-spec 1.0.0');
 ok(-f $provides->{docfile}, 'the docfile exists');
 
-# The installed script is the frozen one, byte for byte (the build refuses anything else).
+# The installed script is the frozen one, byte for byte (the build refuses anything else), or
+# in development the parts of src/sql/install/ in name order.
 my $sharedir = `pg_config --sharedir`;
 chomp $sharedir;
-is(slurp_file("$sharedir/extension/jobkeeper--$version.sql"), slurp_file($provides->{file}),
-	'the installed install script is the frozen one');
+is(slurp_file("$sharedir/extension/jobkeeper--$version.sql"),
+	$released ? slurp_file($frozen) : join('', map { slurp_file($_) } sort glob('src/sql/install/*.sql')),
+	$released ? 'the installed install script is the frozen one' : 'the installed install script is the parts assembled');
 
 # The library serves its own version last (src/core/versions.hpp).
 my ($served) = slurp_file('src/core/versions.hpp') =~ /kServedSqlVersions\[\]\s*=\s*\{([^}]*)\}/;

@@ -1,8 +1,8 @@
 -- The catalog fingerprint of jobkeeper in the current database (SPEC section 9): one line per
 -- fact, sorted. Two databases with equal fingerprints have the same tables, columns,
 -- constraints, indexes, storage options, triggers, functions with their bodies, signatures
--- and SET clauses, views, sequences, statistics objects, privileges, comments, owners,
--- extension members and config-dump registrations. No OID appears, so databases of different
+-- and SET clauses, views, sequences, statistics objects, event triggers, privileges, comments,
+-- owners, extension members and config-dump registrations. No OID appears, so databases of different
 -- clusters compare.
 WITH ns AS (
   SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'jobkeeper'
@@ -80,6 +80,12 @@ SELECT line FROM (
   UNION ALL
   SELECT format('policy %s.%s %s', c.relname, pol.polname, pg_get_expr(pol.polqual, pol.polrelid))
     FROM pg_catalog.pg_policy pol JOIN rels c ON c.oid = pol.polrelid
+  UNION ALL
+  SELECT format('event-trigger %s on %s tags=%s function=%s enabled=%s owner=%s comment=%L',
+                et.evtname, et.evtevent, et.evttags, et.evtfoid::regprocedure, et.evtenabled,
+                pg_get_userbyid(et.evtowner), obj_description(et.oid, 'pg_event_trigger'))
+    FROM pg_catalog.pg_event_trigger et
+    JOIN pg_catalog.pg_proc p ON p.oid = et.evtfoid AND p.pronamespace = (SELECT oid FROM ns)
   UNION ALL
   SELECT format('member %s', pg_describe_object(d.classid, d.objid, d.objsubid))
     FROM pg_catalog.pg_depend d

@@ -39,7 +39,9 @@ COMMENT ON VIEW jobkeeper.deleted_files IS
 
 CREATE TABLE jobkeeper.cleanup_runs (
   id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  source          text NOT NULL CONSTRAINT cleanup_runs_source_valid CHECK (source IN ('worker', 'run_cleanup')),
+  -- worker and run_cleanup: retention; worker_ttl and run_ttl: TTL rules (ttl_rules)
+  source          text NOT NULL CONSTRAINT cleanup_runs_source_valid
+                    CHECK (source IN ('worker', 'run_cleanup', 'worker_ttl', 'run_ttl')),
   started_at      timestamptz NOT NULL,
   finished_at     timestamptz NOT NULL,
   jobs_deleted    bigint NOT NULL DEFAULT 0,
@@ -47,11 +49,12 @@ CREATE TABLE jobkeeper.cleanup_runs (
   leases_requeued bigint NOT NULL DEFAULT 0,
   leases_failed   bigint NOT NULL DEFAULT 0,
   rows_skipped    bigint NOT NULL DEFAULT 0,
-  error           text
+  error           text,
+  ttl_rows_deleted bigint NOT NULL DEFAULT 0
 ) WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
         autovacuum_vacuum_cost_delay = 0);  -- trimmed after every run
 COMMENT ON TABLE jobkeeper.cleanup_runs IS
-  'one row per cleanup run (worker or run_cleanup()), newest jobkeeper.cleanup_history kept';
+  'one row per cleanup run (worker or run_cleanup()) and per TTL run that deleted or failed (worker_ttl or run_ttl()), newest jobkeeper.cleanup_history kept';
 
 SELECT pg_catalog.pg_extension_config_dump('jobkeeper.deleted_file_batches', '');
 SELECT pg_catalog.pg_extension_config_dump('jobkeeper.deleted_file_batches_id_seq', '');

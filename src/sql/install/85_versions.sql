@@ -22,7 +22,7 @@ CREATE TABLE jobkeeper.schema_history (
 COMMENT ON TABLE jobkeeper.schema_history IS
   'every install, update and downgrade of jobkeeper in this database: version, from which, when, by whom';
 SELECT pg_catalog.pg_extension_config_dump('jobkeeper.schema_history', '');
-INSERT INTO jobkeeper.schema_history (version, action) VALUES ('1.0', 'install');
+INSERT INTO jobkeeper.schema_history (version, action) VALUES ('1.1', 'install');
 
 CREATE FUNCTION jobkeeper.version_info(
     OUT library_version text, OUT installed_version text, OUT newest_version text,

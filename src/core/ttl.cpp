@@ -1,0 +1,42 @@
+// TTL rule decisions over catalog facts (see ttl.hpp).
+#include "core/ttl.hpp"
+
+namespace jk::core {
+
+TtlProblem CheckTtlTarget(const TtlTarget& t) noexcept {
+  if (!t.table_exists) return TtlProblem::kNoTable;
+  if (t.is_system) return TtlProblem::kSystemCatalog;
+  if (t.is_jobkeeper) return TtlProblem::kJobkeeperTable;
+  if (t.is_partitioned) return TtlProblem::kPartitioned;
+  if (!t.is_plain_table) return TtlProblem::kNotATable;
+  if (t.is_temporary) return TtlProblem::kTemporary;
+  if (!t.column_exists) return TtlProblem::kNoColumn;
+  if (t.column_type == TtlColumnType::kOther) return TtlProblem::kColumnType;
+  if (!t.has_leading_index) return TtlProblem::kNoIndex;
+  if (!t.owner_exists) return TtlProblem::kOwnerMissing;
+  if (!t.owner_may_own) return TtlProblem::kNotOwner;
+  if (t.owner_is_superuser) return TtlProblem::kOwnerSuperuser;
+  return TtlProblem::kNone;
+}
+
+TtlOwner PickTtlOwner(bool caller_is_superuser) noexcept {
+  return caller_is_superuser ? TtlOwner::kTableOwner : TtlOwner::kCaller;
+}
+
+TtlAction TtlActionFor(TtlProblem problem) noexcept {
+  switch (problem) {
+    case TtlProblem::kNone:
+      return TtlAction::kRun;
+    case TtlProblem::kNoTable:
+    case TtlProblem::kNoColumn:
+      return TtlAction::kRetire;
+    default:
+      return TtlAction::kSkip;
+  }
+}
+
+bool IsValidTtlBatchSize(int batch_size) noexcept {
+  return batch_size >= 1 && batch_size <= kMaxTtlBatchSize;
+}
+
+}  // namespace jk::core

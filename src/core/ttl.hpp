@@ -1,0 +1,63 @@
+// The TTL rules of SPEC section 11: which table column a rule may target, whose rights its
+// deletes run with, and what the worker does with a rule whose target changed. Facts about
+// the catalog come in; no catalog is read here.
+#pragma once
+
+namespace jk::core {
+
+// The types a TTL column may have.
+enum class TtlColumnType { kTimestamptz, kTimestamp, kDate, kOther };
+
+// What the catalog says about a rule's target, as of now.
+struct TtlTarget {
+  bool table_exists;
+  bool is_plain_table;      // relkind 'r' (not a view, partitioned or foreign table, ...)
+  bool is_partitioned;      // relkind 'p': each partition takes its own rule
+  bool is_temporary;        // another session's worker cannot see it
+  bool is_system;           // a system catalog (or information_schema)
+  bool is_jobkeeper;        // one of jobkeeper's own tables, which its retention governs
+  bool column_exists;
+  TtlColumnType column_type;
+  bool has_leading_index;   // a valid btree index, not partial, whose first key is the column
+  bool owner_exists;        // the rule's owner role
+  bool owner_may_own;       // the rule's owner has the privileges of the table's owner
+  bool owner_is_superuser;
+};
+
+// Why a rule cannot run, or kNone.
+enum class TtlProblem {
+  kNone,
+  kNoTable,
+  kPartitioned,
+  kNotATable,
+  kTemporary,
+  kSystemCatalog,
+  kJobkeeperTable,
+  kNoColumn,
+  kColumnType,
+  kNoIndex,
+  kOwnerMissing,
+  kNotOwner,
+  kOwnerSuperuser,
+};
+
+// The first problem of a target, in the order above (what the target is, then its column,
+// then its index, then who owns the rule); kNone when the rule may run.
+TtlProblem CheckTtlTarget(const TtlTarget& target) noexcept;
+
+// Whose rights a new rule's deletes run with: the role adding it, unless that role is a
+// superuser, whose rule runs as the table's owner (never as a superuser).
+enum class TtlOwner { kCaller, kTableOwner };
+TtlOwner PickTtlOwner(bool caller_is_superuser) noexcept;
+
+// What the worker does with a rule whose target has a problem: a rule whose table or column
+// is gone is retired (removed, logged), since that OID or name may later mean something else;
+// any other problem skips the rule for this pass with its error recorded, until fixed.
+enum class TtlAction { kRun, kRetire, kSkip };
+TtlAction TtlActionFor(TtlProblem problem) noexcept;
+
+// True for a rule's own batch_size: 1 to kMaxTtlBatchSize (null: jobkeeper.cleanup_batch_size).
+inline constexpr int kMaxTtlBatchSize = 1000000;
+bool IsValidTtlBatchSize(int batch_size) noexcept;
+
+}  // namespace jk::core

@@ -1,0 +1,1 @@
+../../install/75_ttl.sql
