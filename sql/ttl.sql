@@ -128,6 +128,45 @@ SELECT tbl, rows_deleted, error FROM jobkeeper.run_ttl() WHERE tbl = 'codes'::re
 SELECT array_agg(id ORDER BY id) AS codes_left FROM codes;
 DROP TRIGGER refuse_22 ON codes;
 
+-- A table most of whose rows have expired is swept in physical order instead (src/core/ttl.cpp:
+-- a quarter or more of its estimated rows), each batch a range of pages. Here the newest rows
+-- come first on disk: a sweep deletes from the first page on, the index from the oldest row.
+CREATE TABLE big_codes (id int PRIMARY KEY, created_at timestamptz NOT NULL);
+CREATE INDEX ON big_codes (created_at);
+ALTER TABLE big_codes OWNER TO regress_jk_ttl_owner;
+CREATE TABLE big_deleted (n serial, id int);
+GRANT INSERT ON big_deleted TO regress_jk_ttl_owner;
+GRANT USAGE ON SEQUENCE big_deleted_n_seq TO regress_jk_ttl_owner;
+CREATE FUNCTION note_big() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.big_deleted (id) VALUES (OLD.id);
+  RETURN OLD;
+END $$;
+CREATE TRIGGER note_big AFTER DELETE ON big_codes FOR EACH ROW EXECUTE FUNCTION note_big();
+CREATE PROCEDURE load_big() LANGUAGE sql AS $$
+  INSERT INTO big_codes SELECT g, now() - interval '1 hour' - g * interval '1 second'
+    FROM generate_series(1, 20000) g;
+  INSERT INTO big_codes VALUES (0, now());
+$$;
+CALL load_big();
+ANALYZE big_codes;
+SELECT tbl FROM jobkeeper.add_ttl_rule('big_codes', 'created_at', '1 minute');
+SELECT tbl, rows_deleted, error FROM jobkeeper.run_ttl() WHERE tbl = 'big_codes'::regclass;
+SELECT array_agg(id) AS big_left FROM big_codes;
+SELECT id AS first_deleted FROM big_deleted ORDER BY n LIMIT 1;  -- 1: the sweep's order
+-- A sweep batch that fails (a trigger refuses a row) hands the rest to the index, which skips
+-- that row alone.
+TRUNCATE big_deleted, big_codes;
+CALL load_big();
+ANALYZE big_codes;
+CREATE TRIGGER refuse_22 BEFORE DELETE ON big_codes FOR EACH ROW EXECUTE FUNCTION refuse_22();
+SELECT tbl, rows_deleted, error FROM jobkeeper.run_ttl() WHERE tbl = 'big_codes'::regclass;
+SELECT array_agg(id ORDER BY id) AS big_left FROM big_codes;
+SELECT id AS first_deleted FROM big_deleted ORDER BY n LIMIT 1;  -- 15001: the oldest 5,000 first
+DROP TABLE big_codes, big_deleted;
+DROP FUNCTION note_big();
+DROP PROCEDURE load_big();
+
 -- Names that need quoting are quoted.
 CREATE TABLE "Odd ""Codes""; --" ("Made At" timestamptz NOT NULL);
 CREATE INDEX ON "Odd ""Codes""; --" ("Made At");

@@ -35,6 +35,25 @@ TtlAction TtlActionFor(TtlProblem problem) noexcept {
   }
 }
 
+long long SweepProbeRows(double reltuples) noexcept {
+  if (!(reltuples >= kSweepMinRows)) return 0;  // also NaN and -1 (never analyzed)
+  return static_cast<long long>(reltuples * kSweepShare) + 1;
+}
+
+bool UseSweep(double reltuples, long long expired_counted) noexcept {
+  const long long probe = SweepProbeRows(reltuples);
+  return probe > 0 && expired_counted >= probe;
+}
+
+int SweepPagesPerBatch(int batch_size, double reltuples, double relpages) noexcept {
+  if (!(relpages >= 1) || !(reltuples >= 1) || batch_size < 1) return 1;
+  const double rows_per_page = reltuples / relpages;
+  const double pages = batch_size / rows_per_page;
+  if (pages < 1) return 1;
+  if (pages > 1000000) return 1000000;
+  return static_cast<int>(pages);
+}
+
 bool IsValidTtlBatchSize(int batch_size) noexcept {
   return batch_size >= 1 && batch_size <= kMaxTtlBatchSize;
 }

@@ -56,6 +56,22 @@ TtlOwner PickTtlOwner(bool caller_is_superuser) noexcept;
 enum class TtlAction { kRun, kRetire, kSkip };
 TtlAction TtlActionFor(TtlProblem problem) noexcept;
 
+// How a rule's run takes its rows. By index (oldest first, each batch locked FOR UPDATE SKIP
+// LOCKED, then deleted) when few of the table's rows have expired; by a sweep in physical
+// order (each batch a range of pages, deleting what has expired there and is held by no one)
+// when at least kSweepShare of them have: there the index's order costs more than it saves
+// (bench/run.sh ttl). Rows a sweep leaves (someone held them) are then taken by index.
+inline constexpr double kSweepShare = 0.25;
+// The fewest rows (by the statistics) worth a sweep.
+inline constexpr double kSweepMinRows = 10000;
+// How many expired rows to count before deciding: enough to tell kSweepShare, at least one.
+long long SweepProbeRows(double reltuples) noexcept;
+// True when a sweep pays, given the table's row estimate and the expired rows counted
+// (at most SweepProbeRows).
+bool UseSweep(double reltuples, long long expired_counted) noexcept;
+// Pages per sweep batch: about batch_size rows, at least one page.
+int SweepPagesPerBatch(int batch_size, double reltuples, double relpages) noexcept;
+
 // True for a rule's own batch_size: 1 to kMaxTtlBatchSize (null: jobkeeper.cleanup_batch_size).
 inline constexpr int kMaxTtlBatchSize = 1000000;
 bool IsValidTtlBatchSize(int batch_size) noexcept;

@@ -69,6 +69,10 @@ struct Attempt {
   // A keyset kind's batch starts at the key its previous batch ended at ("": the first),
   // and this batch's last key is left here for the next.
   char resume[kResumeKeyLength];
+  // A sweep batch: pages [sweep_from, sweep_to) with the kind's sweep statement.
+  bool sweep;
+  BlockNumber sweep_from;
+  BlockNumber sweep_to;
 };
 
 enum class Outcome { kDone, kTimedOut, kFailed };
@@ -181,10 +185,32 @@ void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
   }
 }
 
+// A sweep batch: deletes the expired rows of its pages that no one holds, in one statement.
+void RunSweep(Attempt* a) {
+  ItemPointerData from;
+  ItemPointerData to;
+  ItemPointerSet(&from, a->sweep_from, 0);
+  ItemPointerSet(&to, a->sweep_to, 0);
+  Oid types[3] = {TIMESTAMPTZOID, TIDOID, TIDOID};
+  Datum values[3] = {a->cutoff, PointerGetDatum(&from), PointerGetDatum(&to)};
+  if (SPI_execute_with_args(a->kind->sweep_sql, 3, types, values, nullptr, false, 0) !=
+      SPI_OK_DELETE) {
+    elog(ERROR, "jobkeeper sweep statement did not delete");
+  }
+  a->first += static_cast<int64>(SPI_processed);
+  ExecuteOneRow(a->kind->sweep_left_sql, 3, types, values);
+  a->second += ReadInt64(1);
+  SPI_freetuptable(SPI_tuptable);
+}
+
 // The attempt itself, inside its (sub)transaction with SPI connected.
 void RunAttempt(Attempt* a) {
   if (a->guard_restore && RestoreConnected()) {
     a->postponed = true;
+    return;
+  }
+  if (a->sweep) {
+    RunSweep(a);
     return;
   }
   Datum* skipped = static_cast<Datum*>(palloc(sizeof(Datum) * (a->skipped->count + 1)));
@@ -426,6 +452,46 @@ void RunBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff, Clean
   int64 unused = 0;
   const int size = kind.batch_size > 0 ? kind.batch_size : jk::pg::cleanup_batch_size;
   RunStep(mode, kind, static_cast<Datum>(cutoff), false, size, counts, between, changed, &unused);
+}
+
+bool RunSweepBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff,
+                     std::uint32_t pages, int pages_per_batch, CleanupCounts* counts,
+                     BetweenBatches between, int64* deleted, int64* left) {
+  const bool worker = mode == TxMode::kTransactionPerBatch;
+  Skipped none = {nullptr, 0};
+  int step = std::max(pages_per_batch, 1);
+  int floor_timeouts = 0;
+  for (BlockNumber block = 0; block < pages;) {
+    CHECK_FOR_INTERRUPTS();
+    if (between != nullptr) between(counts);
+    if (worker) pgstat_report_activity(STATE_RUNNING, kind.activity);
+    if (!worker && caller_subtransactions >= kMaxCallerSubtransactions) return false;
+    Attempt a = NewAttempt(kind, static_cast<Datum>(cutoff), 0, false, worker, &none, "");
+    a.sweep = true;
+    a.sweep_from = block;
+    a.sweep_to = block + std::min<BlockNumber>(step, pages - block);
+    const Outcome outcome = RunIsolated(mode, &a);
+    if (outcome == Outcome::kFailed) {  // a row's fault, maybe: the index path skips it alone
+      ereport(LOG, (errmsg("jobkeeper sweep batch failed; taking the rows by index instead"),
+                    errdetail("%s", a.error)));
+      return false;
+    }
+    if (outcome == Outcome::kTimedOut) {
+      if (step == 1 && ++floor_timeouts >= kMaxFloorTimeouts) return false;
+      step = std::max(step / 2, 1);
+      continue;
+    }
+    if (a.postponed) {
+      counts->postponed = true;
+      return true;
+    }
+    floor_timeouts = 0;
+    *deleted += a.first;
+    *left += a.second;
+    if (worker) pgstat_report_stat(false);
+    block = a.sweep_to;
+  }
+  return true;
 }
 
 void RunLeasePass(TxMode mode, CleanupCounts* counts) {

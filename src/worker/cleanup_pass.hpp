@@ -44,6 +44,15 @@ struct BatchKind;
 void RunBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff, CleanupCounts* counts,
                 BetweenBatches between, std::int64_t* changed);
 
+// Deletes in physical order with the kind's sweep statement, pages_per_batch pages at a time
+// (halved after a timeout) up to page `pages`, adding the rows deleted to *deleted and the
+// expired rows it had to leave (someone held them) to *left. Returns
+// false when a batch failed otherwise or kept timing out at one page: the caller then takes
+// the rows by index (RunBatches), which skips a failing row alone.
+bool RunSweepBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff,
+                     std::uint32_t pages, int pages_per_batch, CleanupCounts* counts,
+                     BetweenBatches between, std::int64_t* deleted, std::int64_t* left);
+
 // Starts counting the subtransactions of one run_cleanup() or run_ttl() call.
 void BeginCallerRun();
 

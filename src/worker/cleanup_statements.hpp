@@ -26,6 +26,11 @@ struct BatchKind {
   // starts there instead of walking again the index entries that the batches before it left
   // dead. Rows before the key that a batch skipped (held by someone) wait for the next pass.
   bool keyset = false;
+  // A kind that can sweep (a TTL rule's): a DELETE ($1 timestamptz cutoff, $2 tid from, $3 tid
+  // to) of the expired rows of a range of pages that no one holds. Null for the others.
+  const char* sweep_sql = nullptr;
+  // ($1 cutoff, $2 from, $3 to) -> (bigint): the expired rows of those pages left after it.
+  const char* sweep_left_sql = nullptr;
 };
 
 // Expired leases: processing rows whose lease ended go back to pending, or to failed once

@@ -7,6 +7,7 @@
 
 #include "core/ttl.hpp"
 #include "pg/postgres.hpp"
+#include "pg/settings.hpp"
 #include "pg/text.hpp"
 #include "pg/ttl_target.hpp"
 #include "worker/cleanup_statements.hpp"
@@ -43,6 +44,8 @@ struct Plan {
   char error[kPassErrorLength];
   BatchKind kind;
   Datum cutoff;  // now() - ttl, as timestamptz; the statements cast it to the column's type
+  uint32 sweep_pages;     // pages to sweep first (0: by index only)
+  int pages_per_batch;
 };
 
 // Runs body in a transaction of its own (worker) or a subtransaction of the caller's
@@ -128,6 +131,51 @@ void ReadRules(MemoryContext into, Rule** rules, int* count) {
   SPI_freetuptable(SPI_tuptable);
 }
 
+// Decides whether the rule's run sweeps first (src/core/ttl.cpp): counts, through the index,
+// up to the share of the table's estimated rows that makes a sweep pay. Runs as the owner:
+// the count sees what the deletes would.
+void ChooseSweep(const Rule& rule, const jk::pg::TtlTargetInfo& t, Plan* plan) {
+  Oid types[2] = {OIDOID, TIMESTAMPTZOID};
+  Datum values[2] = {ObjectIdGetDatum(rule.tbl), plan->cutoff};
+  // The statistics' rows per page size the batches; the sweep goes to the table's end now.
+  if (SPI_execute_with_args("SELECT c.reltuples::float8, c.relpages::float8,"
+                            "       (pg_catalog.pg_relation_size(c.oid)"
+                            "        / pg_catalog.current_setting('block_size')::int8)::float8"
+                            "  FROM pg_catalog.pg_class c WHERE c.oid = $1",
+                            1, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
+      SPI_processed != 1) {
+    return;
+  }
+  bool isnull;
+  const double reltuples =
+      DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  const double relpages =
+      DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+  const double pages_now =
+      DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+  SPI_freetuptable(SPI_tuptable);
+  const long long probe = jk::core::SweepProbeRows(reltuples);
+  if (probe == 0) return;
+  const char* count_sql = psprintf(
+      "SELECT pg_catalog.count(*) FROM (SELECT FROM ONLY %s t WHERE t.%s <= $1::%s LIMIT %lld) s",
+      t.table, t.column, t.type_name, probe);
+  Oid user;
+  int context;
+  GetUserIdAndSecContext(&user, &context);
+  SetUserIdAndSecContext(rule.owner,
+                         context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  const int rc = SPI_execute_with_args(count_sql, 1, &types[1], &values[1], nullptr, true, 1);
+  SetUserIdAndSecContext(user, context);
+  if (rc != SPI_OK_SELECT || SPI_processed != 1) return;
+  const long long expired =
+      DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  SPI_freetuptable(SPI_tuptable);
+  if (!jk::core::UseSweep(reltuples, expired)) return;
+  const int size = rule.batch_size > 0 ? rule.batch_size : jk::pg::cleanup_batch_size;
+  plan->sweep_pages = static_cast<uint32>(pages_now);
+  plan->pages_per_batch = jk::core::SweepPagesPerBatch(size, reltuples, relpages);
+}
+
 // Checks the rule's target now and, for a rule to run, builds its statements in `into`. The
 // rows are taken oldest first through the index that leads with the column; ONLY: a table's
 // inheritance children are not its rows.
@@ -163,7 +211,25 @@ void CheckRule(const Rule& rule, MemoryContext into, Plan* plan) {
       "    RETURNING 1)"
       " SELECT pg_catalog.count(*), 0::pg_catalog.int8 FROM gone",
       t.table);
+  // A sweep needs no index order: each batch a range of pages (a TID range scan), deleting
+  // what has expired there and has no xmax, that is, no one locks, updates or deletes it
+  // (a row locked in the instant between that check and the delete is waited for, within
+  // the batch's lock timeout).
+  // No RETURNING: it would fetch every deleted row again; the count is the statement's.
+  plan->kind.sweep_sql = psprintf(
+      "DELETE FROM ONLY %s t"
+      " WHERE t.ctid OPERATOR(pg_catalog.>=) $2 AND t.ctid OPERATOR(pg_catalog.<) $3"
+      "   AND t.%s <= $1::%s AND t.xmax OPERATOR(pg_catalog.=) '0'::pg_catalog.xid",
+      t.table, t.column, t.type_name);
+  // Then, in the same transaction, the expired rows of those pages that are left: the ones
+  // someone held, for the index step to take (none left: it is not needed).
+  plan->kind.sweep_left_sql = psprintf(
+      "SELECT pg_catalog.count(*) FROM ONLY %s t"
+      " WHERE t.ctid OPERATOR(pg_catalog.>=) $2 AND t.ctid OPERATOR(pg_catalog.<) $3"
+      "   AND t.%s <= $1::%s",
+      t.table, t.column, t.type_name);
   MemoryContextSwitchTo(old);
+  ChooseSweep(rule, t, plan);
   plan->kind.run_as = rule.owner;
   plan->kind.batch_size = rule.batch_size;
 }
@@ -218,7 +284,16 @@ void RunRule(TxMode mode, const Rule& rule, MemoryContext pass, CleanupCounts* c
   CleanupCounts own = {};
   if (plan.action == jk::core::TtlAction::kRun) {
     if (mode == TxMode::kCallerTransaction) SPI_connect();
-    RunBatches(mode, plan.kind, plan.cutoff, &own, between, &result->rows_deleted);
+    int64 left = 0;
+    const bool swept =
+        plan.sweep_pages > 0 &&
+        RunSweepBatches(mode, plan.kind, plan.cutoff, plan.sweep_pages, plan.pages_per_batch,
+                        &own, between, &result->rows_deleted, &left);
+    // By index: everything, or what the sweep left (rows someone held), or the rest when a
+    // sweep batch failed.
+    if (!own.postponed && (!swept || left > 0)) {
+      RunBatches(mode, plan.kind, plan.cutoff, &own, between, &result->rows_deleted);
+    }
     if (mode == TxMode::kCallerTransaction) SPI_finish();
     MemoryContextSwitchTo(pass);
     strlcpy(result->error, own.error, sizeof result->error);

@@ -107,4 +107,24 @@ TEST(TtlBatchSize, OneToAMillion) {
   EXPECT_FALSE(jk::core::IsValidTtlBatchSize(jk::core::kMaxTtlBatchSize + 1));
 }
 
+TEST(TtlSweep, ASweepPaysWhenAQuarterOfAKnownTableHasExpired) {
+  using jk::core::SweepProbeRows;
+  using jk::core::UseSweep;
+  EXPECT_EQ(SweepProbeRows(-1), 0);       // never analyzed: by index
+  EXPECT_EQ(SweepProbeRows(9999), 0);     // too small to bother
+  EXPECT_EQ(SweepProbeRows(1000000), 250001);
+  EXPECT_TRUE(UseSweep(1000000, 250001));
+  EXPECT_FALSE(UseSweep(1000000, 250000));
+  EXPECT_FALSE(UseSweep(5000, 5000));
+  EXPECT_FALSE(UseSweep(-1, 1000000));
+}
+
+TEST(TtlSweep, ABatchIsAboutBatchSizeRowsOfPagesAndAtLeastOne) {
+  using jk::core::SweepPagesPerBatch;
+  EXPECT_EQ(SweepPagesPerBatch(5000, 1000000, 5406), 27);  // 185 rows a page
+  EXPECT_EQ(SweepPagesPerBatch(10, 1000000, 5406), 1);
+  EXPECT_EQ(SweepPagesPerBatch(5000, 0, 0), 1);
+  EXPECT_EQ(SweepPagesPerBatch(5000, 100, 1000), 50000);  // a sparse table: many pages
+}
+
 }  // namespace
