@@ -128,8 +128,8 @@ SELECT tbl, rows_deleted, error FROM jobkeeper.run_ttl() WHERE tbl = 'codes'::re
 SELECT array_agg(id ORDER BY id) AS codes_left FROM codes;
 DROP TRIGGER refuse_22 ON codes;
 
--- A table most of whose rows have expired is swept in physical order instead (src/core/ttl.cpp:
--- a quarter or more of its estimated rows), each batch a range of pages. Here the newest rows
+-- A table many of whose rows have expired is swept in physical order instead (src/core/ttl.cpp:
+-- a twentieth or more of its estimated rows), each batch a range of pages. Here the newest rows
 -- come first on disk: a sweep deletes from the first page on, the index from the oldest row.
 CREATE TABLE big_codes (id int PRIMARY KEY, created_at timestamptz NOT NULL);
 CREATE INDEX ON big_codes (created_at);
@@ -167,6 +167,23 @@ DROP TABLE big_codes, big_deleted;
 DROP FUNCTION note_big();
 DROP PROCEDURE load_big();
 
+-- Nothing the owner's code sets outlives its deletes: a trigger that changes settings for the
+-- session (set_config(..., false)) has them undone, so that they never reach the statements
+-- jobkeeper runs with its own rights afterwards, nor the caller.
+CREATE FUNCTION meddle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('regress.meddled', 'yes', false);
+  PERFORM set_config('default_transaction_isolation', 'serializable', false);
+  RETURN OLD;
+END $$;
+CREATE TRIGGER meddle BEFORE DELETE ON codes FOR EACH ROW EXECUTE FUNCTION meddle();
+INSERT INTO codes VALUES (31, 'm', now() - interval '1 hour', NULL);
+SELECT tbl, rows_deleted, error FROM jobkeeper.run_ttl() WHERE tbl = 'codes'::regclass;
+SELECT coalesce(current_setting('regress.meddled', true), '') AS meddled,
+       current_setting('default_transaction_isolation') AS isolation;
+DROP TRIGGER meddle ON codes;
+DROP FUNCTION meddle();
+
 -- Names that need quoting are quoted.
 CREATE TABLE "Odd ""Codes""; --" ("Made At" timestamptz NOT NULL);
 CREATE INDEX ON "Odd ""Codes""; --" ("Made At");
@@ -176,6 +193,15 @@ SELECT tbl, column_name FROM jobkeeper.add_ttl_rule('"Odd ""Codes""; --"', 'Made
 SELECT tbl, rows_deleted, error FROM jobkeeper.run_ttl() WHERE column_name = 'Made At';
 SELECT count(*) AS odd_left FROM "Odd ""Codes""; --";
 
+-- Renaming the column takes the rule along; so does a swap of names.
+ALTER TABLE sessions RENAME COLUMN seen_at TO last_seen_at;
+SELECT tbl, column_name FROM jobkeeper.ttl_rules WHERE tbl = 'sessions'::regclass;
+ALTER TABLE sessions ADD COLUMN seen_at timestamptz;
+ALTER TABLE sessions RENAME COLUMN last_seen_at TO swap;
+ALTER TABLE sessions RENAME COLUMN seen_at TO last_seen_at;
+ALTER TABLE sessions RENAME COLUMN swap TO seen_at;
+SELECT tbl, column_name FROM jobkeeper.ttl_rules WHERE tbl = 'sessions'::regclass;
+ALTER TABLE sessions DROP COLUMN last_seen_at;
 -- Dropping a rule's column or table retires the rule at once ...
 ALTER TABLE sessions DROP COLUMN seen_at;
 DROP TABLE "Odd ""Codes""; --";

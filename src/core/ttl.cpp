@@ -1,6 +1,8 @@
 // TTL rule decisions over catalog facts (see ttl.hpp).
 #include "core/ttl.hpp"
 
+#include <algorithm>
+
 namespace jk::core {
 
 TtlProblem CheckTtlTarget(const TtlTarget& t) noexcept {
@@ -52,6 +54,21 @@ int SweepPagesPerBatch(int batch_size, double reltuples, double relpages) noexce
   if (pages < 1) return 1;
   if (pages > 1000000) return 1000000;
   return static_cast<int>(pages);
+}
+
+int NextSweepPages(int current, bool timed_out, long long deleted, int batch_rows,
+                   int base_pages) noexcept {
+  if (current < 1) current = 1;
+  if (base_pages < 1) base_pages = 1;
+  if (timed_out) return current > 1 ? current / 2 : 1;
+  const long long most = static_cast<long long>(base_pages) * kSweepGrowth;
+  if (deleted * 2 < batch_rows) {
+    return static_cast<int>(std::min(current * 2LL, std::max<long long>(most, current)));
+  }
+  if (deleted > 2LL * batch_rows && current > base_pages) {
+    return current / 2 > base_pages ? current / 2 : base_pages;
+  }
+  return current;
 }
 
 bool IsValidTtlBatchSize(int batch_size) noexcept {

@@ -174,13 +174,13 @@ JK_FUNCTION(jobkeeper_drop_ttl_rule) {
     elog(ERROR, "could not drop the jobkeeper TTL rule");
   }
   const uint64 dropped = SPI_processed;
-  SPI_finish();
-  if (dropped == 0) {
+  if (dropped == 0) {  // while SPI is connected: the names live in its memory
     ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
                     one ? errmsg("table %s has no TTL rule on column %s", target.table,
                                  target.column)
                         : errmsg("table %s has no TTL rule", target.table)));
   }
+  SPI_finish();
   PG_RETURN_INT32(static_cast<int32>(dropped));
 }
 

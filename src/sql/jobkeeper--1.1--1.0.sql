@@ -6,6 +6,8 @@
 -- rules first if you will update again: SELECT tbl, column_name, ttl, batch_size, owner
 -- FROM jobkeeper.ttl_rules.
 
+DROP EVENT TRIGGER jobkeeper_follow_ttl_renames;
+DROP FUNCTION jobkeeper._follow_ttl_renames();
 DROP EVENT TRIGGER jobkeeper_retire_ttl_rules;
 DROP FUNCTION jobkeeper._retire_ttl_rules();
 DROP FUNCTION jobkeeper.run_ttl();

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/retention.hpp"
+#include "core/ttl.hpp"
 #include "pg/postgres.hpp"
 #include "pg/settings.hpp"
 #include "pg/text.hpp"
@@ -75,7 +76,6 @@ struct Attempt {
   BlockNumber sweep_to;
 };
 
-enum class Outcome { kDone, kTimedOut, kFailed };
 
 // An attempt at a batch of up to limit rows of kind; the worker's guard against restores.
 Attempt NewAttempt(const BatchKind& kind, Datum cutoff, int limit, bool one_by_one, bool worker,
@@ -249,33 +249,31 @@ void RunAttempt(Attempt* a) {
   SPI_freetuptable(locked);
 }
 
-// Runs the attempt as the kind's role when it names one (a TTL rule's owner): its statements
-// then have that role's privileges and row-level security, inside a restricted operation (no
-// SET ROLE, no temporary objects), as autovacuum runs a table owner's index functions. An error
-// leaves the role switched: aborting the (sub)transaction restores the one it began with.
+// Runs the attempt as the kind's role when it names one (a TTL rule's owner; see RunAsOwner).
 void RunAs(Attempt* a) {
   if (a->kind->run_as == InvalidOid) {
     RunAttempt(a);
     return;
   }
-  Oid user;
-  int context;
-  GetUserIdAndSecContext(&user, &context);
-  SetUserIdAndSecContext(a->kind->run_as,
-                         context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  RunAttempt(a);
-  SetUserIdAndSecContext(user, context);
+  RunAsOwner(a->kind->run_as, [](void* attempt) { RunAttempt(static_cast<Attempt*>(attempt)); },
+             a);
 }
 
-// Runs an attempt in its own transaction (worker: under the batch timeout, committed on its
-// own) or in a subtransaction of the caller's (run_cleanup). A timeout is kTimedOut for the
-// worker and raised for run_cleanup (its own statement_timeout or a cancel); any other error
-// is rolled back and returned as kFailed with its message in a->error.
-Outcome RunIsolated(TxMode mode, Attempt* a) {
+}  // namespace
+
+// Runs body in its own transaction (worker: under the batch timeout, committed on its own) or
+// in a subtransaction of the caller's (run_cleanup, run_ttl). A timeout is kTimedOut for the
+// worker and raised for a caller (its own statement_timeout or a cancel); any other error is
+// rolled back and returned as kFailed with its message in error. lock_wait_fails: a caller's
+// lock timeout is kFailed too, under a lock timeout of the batch's length for the body.
+Outcome RunIsolatedBody(TxMode mode, void (*body)(void*), void* arg, char* error,
+                        bool lock_wait_fails) {
   MemoryContext caller = CurrentMemoryContext;
   ResourceOwner owner = CurrentResourceOwner;
   const bool own = mode == TxMode::kTransactionPerBatch;
   volatile Outcome outcome = Outcome::kDone;
+  char timeout[32];
+  snprintf(timeout, sizeof timeout, "%dms", jk::pg::cleanup_batch_timeout_ms);
   if (own) {
     SetCurrentStatementStartTimestamp();  // a worker sets it itself; now() inside is that time
     StartTransactionCommand();
@@ -290,16 +288,20 @@ Outcome RunIsolated(TxMode mode, Attempt* a) {
   }
   PG_TRY();
   {
+    int nest = 0;
     if (own) {
       SPI_connect();
-      char timeout[32];
-      snprintf(timeout, sizeof timeout, "%dms", jk::pg::cleanup_batch_timeout_ms);
       // SET LOCAL: the batch's own statements only, not the worker's bookkeeping after it.
       (void)set_config_option("lock_timeout", timeout, PGC_SUSET, PGC_S_SESSION,
                               GUC_ACTION_LOCAL, true, 0, false);
       enable_timeout_after(STATEMENT_TIMEOUT, jk::pg::cleanup_batch_timeout_ms);
+    } else if (lock_wait_fails) {
+      nest = NewGUCNestLevel();  // restored below: the caller's own lock_timeout comes back
+      (void)set_config_option("lock_timeout", timeout, PGC_SUSET, PGC_S_SESSION,
+                              GUC_ACTION_SAVE, true, 0, false);
     }
-    RunAs(a);
+    body(arg);
+    if (nest > 0) AtEOXact_GUC(true, nest);
     if (own) {
       disable_timeout(STATEMENT_TIMEOUT, false);
       // The timer may have fired after the batch's last interrupt check: the batch is done,
@@ -327,21 +329,33 @@ Outcome RunIsolated(TxMode mode, Attempt* a) {
       CurrentResourceOwner = owner;
     }
     MemoryContextSwitchTo(caller);
-    const bool timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-                           edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
-    if (timed_out && !own) ReThrowError(edata);
-    if (timed_out) {
+    const bool lock_wait = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+    const bool timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED || lock_wait;
+    if (timed_out && !own && !(lock_wait && lock_wait_fails)) ReThrowError(edata);
+    if (timed_out && own) {
       ereport(LOG, (errmsg("jobkeeper cleanup batch timed out; retrying with a smaller batch"),
                     errdetail("%s", edata->message)));
       outcome = Outcome::kTimedOut;
     } else {
-      jk::pg::CopyClipped(a->error, sizeof a->error, edata->message);
+      jk::pg::CopyClipped(error, kPassErrorLength, edata->message);
       outcome = Outcome::kFailed;
     }
     FreeErrorData(edata);
   }
   PG_END_TRY();
   return outcome;
+}
+
+namespace {
+
+// Runs an attempt in its own transaction or a subtransaction (see RunIsolatedBody).
+Outcome RunIsolated(TxMode mode, Attempt* a) {
+  char* error = a->error;
+  // run_ttl(): a sweep that meets a row locked in the instant after its check gives up after
+  // the batch's lock timeout and hands the rest to the index path, instead of failing the call.
+  const bool lock_wait_fails = a->sweep && mode == TxMode::kCallerTransaction;
+  return RunIsolatedBody(mode, [](void* attempt) { RunAs(static_cast<Attempt*>(attempt)); }, a,
+                         error, lock_wait_fails);
 }
 
 // Repeats batches of kind until one takes fewer rows than asked for (or, once, after one
@@ -447,6 +461,27 @@ void NoteError(CleanupCounts* counts, const char* error) {
 
 void BeginCallerRun() { caller_subtransactions = 0; }
 
+void RunAsOwner(unsigned int role, void (*body)(void*), void* arg) {
+  // Checked for every batch: a role made superuser during a long run never deletes as one.
+  if (superuser_arg(role)) {
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("role %s is a superuser: a TTL rule's deletes never run as one",
+                           GetUserNameFromId(role, true))));
+  }
+  Oid user;
+  int context;
+  GetUserIdAndSecContext(&user, &context);
+  SetUserIdAndSecContext(role,
+                         context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  // The owner's code (its triggers, its policies' functions) may change settings, even with
+  // set_config(..., false): every change is undone at the end, as VACUUM does, so that nothing
+  // it sets (a search_path, an isolation level) reaches the worker's own statements.
+  const int nest = NewGUCNestLevel();
+  body(arg);
+  AtEOXact_GUC(false, nest);
+  SetUserIdAndSecContext(user, context);
+}
+
 void RunBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff, CleanupCounts* counts,
                 BetweenBatches between, int64* changed) {
   int64 unused = 0;
@@ -460,6 +495,7 @@ bool RunSweepBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff,
   const bool worker = mode == TxMode::kTransactionPerBatch;
   Skipped none = {nullptr, 0};
   int step = std::max(pages_per_batch, 1);
+  const int batch_rows = kind.batch_size > 0 ? kind.batch_size : jk::pg::cleanup_batch_size;
   int floor_timeouts = 0;
   for (BlockNumber block = 0; block < pages;) {
     CHECK_FOR_INTERRUPTS();
@@ -478,7 +514,7 @@ bool RunSweepBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff,
     }
     if (outcome == Outcome::kTimedOut) {
       if (step == 1 && ++floor_timeouts >= kMaxFloorTimeouts) return false;
-      step = std::max(step / 2, 1);
+      step = jk::core::NextSweepPages(step, true, 0, batch_rows, pages_per_batch);
       continue;
     }
     if (a.postponed) {
@@ -490,6 +526,7 @@ bool RunSweepBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff,
     *left += a.second;
     if (worker) pgstat_report_stat(false);
     block = a.sweep_to;
+    step = jk::core::NextSweepPages(step, false, a.first, batch_rows, pages_per_batch);
   }
   return true;
 }
@@ -562,20 +599,30 @@ void RecordCleanupRun(const char* source, int64 started_at, const CleanupCounts&
                       Int32GetDatum(jk::pg::cleanup_history), Int64GetDatum(c.ttl_rows_deleted)};
   const char nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', error != nullptr ? ' ' : 'n', ' ', ' '};
   if (SPI_execute_with_args(
-          ttl ? "WITH run AS (INSERT INTO jobkeeper.cleanup_runs (source, started_at,"
-                " finished_at, jobs_deleted, exports_deleted, leases_requeued, leases_failed,"
-                " rows_skipped, error, ttl_rows_deleted)"
-                " VALUES ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7, $8, $10) RETURNING id)"
-                " DELETE FROM jobkeeper.cleanup_runs r"
-                "  WHERE r.id <= (SELECT run.id FROM run) - $9"
-              : "WITH run AS (INSERT INTO jobkeeper.cleanup_runs (source, started_at,"
-                " finished_at, jobs_deleted, exports_deleted, leases_requeued, leases_failed,"
-                " rows_skipped, error)"
-                " VALUES ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7, $8) RETURNING id)"
-                " DELETE FROM jobkeeper.cleanup_runs r"
-                "  WHERE r.id <= (SELECT run.id FROM run) - $9",
-          ttl ? 10 : 9, types, values, nulls, false, 0) != SPI_OK_DELETE) {
+          ttl ? "INSERT INTO jobkeeper.cleanup_runs (source, started_at, finished_at,"
+                " jobs_deleted, exports_deleted, leases_requeued, leases_failed, rows_skipped,"
+                " error, ttl_rows_deleted)"
+                " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, $4, $5, $6, $7, $8, $10)"
+              : "INSERT INTO jobkeeper.cleanup_runs (source, started_at, finished_at,"
+                " jobs_deleted, exports_deleted, leases_requeued, leases_failed, rows_skipped,"
+                " error)"
+                " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, $4, $5, $6, $7, $8)",
+          ttl ? 10 : 8, types, values, nulls, false, 0) != SPI_OK_INSERT) {
     elog(ERROR, "could not record the jobkeeper cleanup run");
+  }
+  // The retention runs and the TTL runs each keep their newest cleanup_history rows: TTL runs
+  // every minute by default, and must not push the retention runs out.
+  Oid trim_types[2] = {INT4OID, BOOLOID};
+  Datum trim_values[2] = {Int32GetDatum(jk::pg::cleanup_history), BoolGetDatum(ttl)};
+  if (SPI_execute_with_args(
+          "DELETE FROM jobkeeper.cleanup_runs r"
+          " WHERE (r.source OPERATOR(pg_catalog.=) ANY ('{worker_ttl,run_ttl}')) OPERATOR(pg_catalog.=) $2"
+          "   AND r.id OPERATOR(pg_catalog.<) (SELECT pg_catalog.min(k.id) FROM ("
+          "     SELECT x.id FROM jobkeeper.cleanup_runs x"
+          "      WHERE (x.source OPERATOR(pg_catalog.=) ANY ('{worker_ttl,run_ttl}')) OPERATOR(pg_catalog.=) $2"
+          "      ORDER BY x.id DESC LIMIT $1) k)",
+          2, trim_types, trim_values, nullptr, false, 0) != SPI_OK_DELETE) {
+    elog(ERROR, "could not trim jobkeeper.cleanup_runs");
   }
   SPI_finish();
 }

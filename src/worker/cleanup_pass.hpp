@@ -37,6 +37,25 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between);
 
 struct BatchKind;
 
+// How a batch, or any step run like one, went.
+enum class Outcome { kDone, kTimedOut, kFailed };
+
+// Runs body(arg) in its own transaction (kTransactionPerBatch: under the batch's statement and
+// lock timeout, SPI connected, committed on its own) or in a subtransaction of the caller's
+// (counted against the call's limit). A timeout is kTimedOut for the worker and raised for a
+// caller; any other error is rolled back and returned as kFailed with its message in error
+// (kPassErrorLength bytes). lock_wait_fails: for a caller, the body runs under a lock timeout
+// of the batch's length, and a lock timeout is kFailed instead of raised.
+Outcome RunIsolatedBody(TxMode mode, void (*body)(void*), void* arg, char* error,
+                        bool lock_wait_fails);
+
+// Runs body(arg) with the rights of role (a TTL rule's owner, refused if it is a superuser):
+// its privileges and row-level security apply, inside a restricted operation (no SET ROLE, no
+// temporary objects) as autovacuum runs a table owner's code, and every setting it changes is
+// undone at the end. An error leaves the role switched: aborting the (sub)transaction restores
+// the one it began with.
+void RunAsOwner(unsigned int role, void (*body)(void*), void* arg);
+
 // Runs batches of kind (a TTL rule's deletes) until none is left that the step may take, with
 // the cleanup's timeouts, shrinking and skipping of failing rows; adds the rows changed to
 // *changed. In the caller's transaction (kCallerTransaction), SPI must be connected and

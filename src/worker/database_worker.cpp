@@ -443,7 +443,10 @@ void jobkeeper_worker_main(Datum arg) {
             RunPass(Pass::kLeases, pass_context);
             next_lease = GetCurrentTimestamp() + Seconds(jk::pg::lease_check_interval_s);
           }
-          if (has_ttl && GetCurrentTimestamp() >= next_ttl) {
+          // The version again: a downgrade may have come during a long cleanup pass.
+          if (has_ttl && GetCurrentTimestamp() >= next_ttl &&
+              CheckExtension(version, sizeof version) == Installed::kReady &&
+              jk::core::SqlVersionAtLeast(version, jk::core::kTtlRulesSince)) {
             const bool ran = RunPass(Pass::kTtl, pass_context);
             now = GetCurrentTimestamp();
             if (ran) {

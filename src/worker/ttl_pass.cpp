@@ -36,6 +36,7 @@ struct Rule {
   Interval ttl;
   int batch_size;  // 0: jobkeeper.cleanup_batch_size
   Oid owner;
+  char last_error[kPassErrorLength];  // its error of the run before, "" when none
 };
 
 // What the check of a rule found: the action, its error, and for a rule to run its batches.
@@ -48,56 +49,22 @@ struct Plan {
   int pages_per_batch;
 };
 
-// Runs body in a transaction of its own (worker) or a subtransaction of the caller's
-// (run_ttl), with SPI connected. An error is rolled back and copied into error (false
-// returned); for run_ttl a cancel or statement timeout is raised instead.
+// Runs body, with SPI connected, like a batch (RunIsolatedBody): in a transaction of its own
+// under the batch's timeouts (worker) or in a subtransaction of the caller's (run_ttl). An
+// error is rolled back and copied into error (false returned); for run_ttl a cancel or
+// statement timeout is raised instead.
 template <typename Body>
 bool Isolated(TxMode mode, Body body, char* error) {
-  MemoryContext caller = CurrentMemoryContext;
-  ResourceOwner owner = CurrentResourceOwner;
-  const bool own = mode == TxMode::kTransactionPerBatch;
-  volatile bool ok = true;
-  if (own) {
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    PushActiveSnapshot(GetTransactionSnapshot());
-  } else {
-    BeginInternalSubTransaction(nullptr);
-  }
-  MemoryContextSwitchTo(caller);
-  PG_TRY();
-  {
+  auto run = [](void* arg) {
     SPI_connect();
-    body();
+    (*static_cast<Body*>(arg))();
     SPI_finish();
-    if (own) {
-      PopActiveSnapshot();
-      CommitTransactionCommand();
-    } else {
-      ReleaseCurrentSubTransaction();
-      CurrentResourceOwner = owner;
-    }
-    MemoryContextSwitchTo(caller);
+  };
+  const Outcome outcome = RunIsolatedBody(mode, run, &body, error, false);
+  if (outcome == Outcome::kTimedOut) {
+    strlcpy(error, "timed out (jobkeeper.cleanup_batch_timeout)", kPassErrorLength);
   }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(caller);
-    ErrorData* edata = CopyErrorData();
-    FlushErrorState();
-    if (own) {
-      AbortCurrentTransaction();
-    } else {
-      RollbackAndReleaseCurrentSubTransaction();
-      CurrentResourceOwner = owner;
-    }
-    MemoryContextSwitchTo(caller);
-    if (!own && edata->sqlerrcode == ERRCODE_QUERY_CANCELED) ReThrowError(edata);
-    jk::pg::CopyClipped(error, kPassErrorLength, edata->message);
-    FreeErrorData(edata);
-    ok = false;
-  }
-  PG_END_TRY();
-  return ok;
+  return outcome == Outcome::kDone;
 }
 
 int64 Int64At(HeapTuple row, TupleDesc desc, int col, bool* isnull) {
@@ -108,7 +75,7 @@ int64 Int64At(HeapTuple row, TupleDesc desc, int col, bool* isnull) {
 // Reads every rule, oldest first, into memory of context `into`.
 void ReadRules(MemoryContext into, Rule** rules, int* count) {
   if (SPI_execute("SELECT r.id, r.tbl::pg_catalog.oid, r.column_name, r.ttl, r.batch_size,"
-                  "       r.owner::pg_catalog.oid"
+                  "       r.owner::pg_catalog.oid, r.last_error"
                   "  FROM jobkeeper.ttl_rules r ORDER BY r.id",
                   true, 0) != SPI_OK_SELECT) {
     elog(ERROR, "could not read jobkeeper.ttl_rules");
@@ -127,6 +94,8 @@ void ReadRules(MemoryContext into, Rule** rules, int* count) {
     const Datum size = SPI_getbinval(row, desc, 5, &isnull);
     r->batch_size = isnull ? 0 : DatumGetInt32(size);
     r->owner = DatumGetObjectId(SPI_getbinval(row, desc, 6, &isnull));
+    const char* last_error = SPI_getvalue(row, desc, 7);
+    if (last_error != nullptr) strlcpy(r->last_error, last_error, sizeof r->last_error);
   }
   SPI_freetuptable(SPI_tuptable);
 }
@@ -135,6 +104,10 @@ void ReadRules(MemoryContext into, Rule** rules, int* count) {
 // up to the share of the table's estimated rows that makes a sweep pay. Runs as the owner:
 // the count sees what the deletes would.
 void ChooseSweep(const Rule& rule, const jk::pg::TtlTargetInfo& t, Plan* plan) {
+#if PG_VERSION_NUM < 140000
+  // Without TID range scans (PostgreSQL 14) each sweep batch would read the whole table.
+  return;
+#endif
   Oid types[2] = {OIDOID, TIMESTAMPTZOID};
   Datum values[2] = {ObjectIdGetDatum(rule.tbl), plan->cutoff};
   // The statistics' rows per page size the batches; the sweep goes to the table's end now.
@@ -159,17 +132,23 @@ void ChooseSweep(const Rule& rule, const jk::pg::TtlTargetInfo& t, Plan* plan) {
   const char* count_sql = psprintf(
       "SELECT pg_catalog.count(*) FROM (SELECT FROM ONLY %s t WHERE t.%s <= $1::%s LIMIT %lld) s",
       t.table, t.column, t.type_name, probe);
-  Oid user;
-  int context;
-  GetUserIdAndSecContext(&user, &context);
-  SetUserIdAndSecContext(rule.owner,
-                         context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  const int rc = SPI_execute_with_args(count_sql, 1, &types[1], &values[1], nullptr, true, 1);
-  SetUserIdAndSecContext(user, context);
-  if (rc != SPI_OK_SELECT || SPI_processed != 1) return;
-  const long long expired =
-      DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-  SPI_freetuptable(SPI_tuptable);
+  struct Count {
+    const char* sql;
+    Datum cutoff;
+    long long expired;
+  } count = {count_sql, plan->cutoff, 0};
+  RunAsOwner(rule.owner, [](void* arg) {
+    Count* c = static_cast<Count*>(arg);
+    Oid type = TIMESTAMPTZOID;
+    if (SPI_execute_with_args(c->sql, 1, &type, &c->cutoff, nullptr, true, 1) == SPI_OK_SELECT &&
+        SPI_processed == 1) {
+      bool null;
+      c->expired =
+          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null));
+      SPI_freetuptable(SPI_tuptable);
+    }
+  }, &count);
+  const long long expired = count.expired;
   if (!jk::core::UseSweep(reltuples, expired)) return;
   const int size = rule.batch_size > 0 ? rule.batch_size : jk::pg::cleanup_batch_size;
   plan->sweep_pages = static_cast<uint32>(pages_now);
@@ -180,7 +159,8 @@ void ChooseSweep(const Rule& rule, const jk::pg::TtlTargetInfo& t, Plan* plan) {
 // rows are taken oldest first through the index that leads with the column; ONLY: a table's
 // inheritance children are not its rows.
 void CheckRule(const Rule& rule, MemoryContext into, Plan* plan) {
-  const jk::pg::TtlTargetInfo t = jk::pg::ReadTtlTarget(rule.tbl, NameStr(rule.column), rule.owner);
+  const jk::pg::TtlTargetInfo t =
+      jk::pg::ReadTtlTarget(rule.tbl, NameStr(rule.column), rule.owner);
   const jk::core::TtlProblem problem = jk::core::CheckTtlTarget(t.facts);
   plan->action = jk::core::TtlActionFor(problem);
   if (plan->action != jk::core::TtlAction::kRun) {
@@ -238,7 +218,7 @@ void CheckRule(const Rule& rule, MemoryContext into, Plan* plan) {
 void RetireRule(const Rule& rule, const char* why) {
   Oid types[1] = {INT8OID};
   Datum values[1] = {Int64GetDatum(rule.id)};
-  if (SPI_execute_with_args("DELETE FROM jobkeeper.ttl_rules r WHERE r.id = $1", 1, types,
+  if (SPI_execute_with_args("DELETE FROM jobkeeper.ttl_rules r WHERE r.id OPERATOR(pg_catalog.=) $1", 1, types,
                             values, nullptr, false, 0) != SPI_OK_DELETE) {
     elog(ERROR, "could not retire jobkeeper TTL rule %lld", static_cast<long long>(rule.id));
   }
@@ -254,8 +234,9 @@ void RecordRule(const Rule& rule, int64 deleted, const char* error) {
   const char nulls[3] = {' ', ' ', error[0] != '\0' ? ' ' : 'n'};
   if (SPI_execute_with_args(
           "UPDATE jobkeeper.ttl_rules r SET last_run_at = pg_catalog.now(),"
-          "       last_rows_deleted = $2, rows_deleted = r.rows_deleted + $2, last_error = $3"
-          " WHERE r.id = $1",
+          "       last_rows_deleted = $2,"
+          "       rows_deleted = r.rows_deleted OPERATOR(pg_catalog.+) $2, last_error = $3"
+          " WHERE r.id OPERATOR(pg_catalog.=) $1",
           3, types, values, nulls, false, 0) != SPI_OK_UPDATE) {
     elog(ERROR, "could not record jobkeeper TTL rule %lld", static_cast<long long>(rule.id));
   }
@@ -303,7 +284,10 @@ void RunRule(TxMode mode, const Rule& rule, MemoryContext pass, CleanupCounts* c
   counts->ttl_rows_deleted += result->rows_deleted;
   counts->rows_skipped += own.rows_skipped;
   counts->postponed = counts->postponed || own.postponed;
-  if (result->error[0] != '\0') {
+  // An error the rule already had at its last run stays in ttl_rules.last_error only: a rule
+  // whose problem persists must not make every run a failed one (a WARNING and a cleanup_runs
+  // row a minute). A new or changed error is the run's.
+  if (result->error[0] != '\0' && strcmp(result->error, rule.last_error) != 0) {
     char message[kPassErrorLength];
     snprintf(message, sizeof message, "TTL rule %lld: %s", static_cast<long long>(rule.id),
              result->error);

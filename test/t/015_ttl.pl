@@ -136,6 +136,33 @@ my $retired = () = $log =~ /retired: table/g;
 is($retired, 1, 'once: no error loop');
 is($node->safe_psql('app', 'SELECT running FROM jobkeeper.worker_status'), 't', 'the worker still runs');
 
+# A rule survives pg_dump and pg_restore (its table and owner are restored by name) and runs
+# in the restored database.
+$node->safe_psql('postgres', 'CREATE DATABASE dumped');
+$node->safe_psql('dumped', q{
+	CREATE EXTENSION jobkeeper;
+	CREATE TABLE otp (code text, created_at timestamptz NOT NULL);
+	CREATE INDEX ON otp (created_at);
+	ALTER TABLE otp OWNER TO app_owner;
+	SELECT jobkeeper.add_ttl_rule('otp', 'created_at', '10 minutes', 100);
+	INSERT INTO otp VALUES ('fresh', now());
+});
+my $rule_sql = q{SELECT tbl || ' ' || column_name || ' ' || ttl || ' ' || batch_size || ' ' || owner
+	FROM jobkeeper.ttl_rules};
+my $rule = $node->safe_psql('dumped', $rule_sql);
+my $dump = $node->basedir . '/dumped.dump';
+command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('dumped'), '-f', $dump ], 'pg_dump of a database with a rule');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+{
+	local $ENV{PGAPPNAME};
+	delete $ENV{PGAPPNAME};
+	command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('restored'), $dump ], 'pg_restore');
+}
+is($node->safe_psql('restored', $rule_sql), $rule, 'the rule is restored as it was');
+$node->safe_psql('restored', "INSERT INTO otp VALUES ('old', now() - interval '1 day')");
+ok($node->poll_query_until('restored', "SELECT string_agg(code, ',') = 'fresh' FROM otp"),
+	'and runs in the restored database');
+
 # A database still at SQL version 1.0: its worker serves it (retention runs) without TTL rules;
 # after ALTER EXTENSION UPDATE its rules run.
 $node->safe_psql('postgres', 'CREATE DATABASE old');

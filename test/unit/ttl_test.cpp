@@ -107,14 +107,14 @@ TEST(TtlBatchSize, OneToAMillion) {
   EXPECT_FALSE(jk::core::IsValidTtlBatchSize(jk::core::kMaxTtlBatchSize + 1));
 }
 
-TEST(TtlSweep, ASweepPaysWhenAQuarterOfAKnownTableHasExpired) {
+TEST(TtlSweep, ASweepPaysWhenAOneTwentiethOfAKnownTableHasExpired) {
   using jk::core::SweepProbeRows;
   using jk::core::UseSweep;
   EXPECT_EQ(SweepProbeRows(-1), 0);       // never analyzed: by index
   EXPECT_EQ(SweepProbeRows(9999), 0);     // too small to bother
-  EXPECT_EQ(SweepProbeRows(1000000), 250001);
-  EXPECT_TRUE(UseSweep(1000000, 250001));
-  EXPECT_FALSE(UseSweep(1000000, 250000));
+  EXPECT_EQ(SweepProbeRows(1000000), 50001);
+  EXPECT_TRUE(UseSweep(1000000, 50001));
+  EXPECT_FALSE(UseSweep(1000000, 50000));
   EXPECT_FALSE(UseSweep(5000, 5000));
   EXPECT_FALSE(UseSweep(-1, 1000000));
 }
@@ -125,6 +125,18 @@ TEST(TtlSweep, ABatchIsAboutBatchSizeRowsOfPagesAndAtLeastOne) {
   EXPECT_EQ(SweepPagesPerBatch(10, 1000000, 5406), 1);
   EXPECT_EQ(SweepPagesPerBatch(5000, 0, 0), 1);
   EXPECT_EQ(SweepPagesPerBatch(5000, 100, 1000), 50000);  // a sparse table: many pages
+}
+
+TEST(TtlSweep, ABatchGrowsOverPagesWithLittleToDeleteAndShrinksBack) {
+  using jk::core::NextSweepPages;
+  EXPECT_EQ(NextSweepPages(27, false, 0, 5000, 27), 54);        // nothing there: read more
+  EXPECT_EQ(NextSweepPages(400, false, 0, 5000, 27), 432);      // up to 16 times the base
+  EXPECT_EQ(NextSweepPages(432, false, 0, 5000, 27), 432);
+  EXPECT_EQ(NextSweepPages(27, false, 5000, 5000, 27), 27);     // as planned: the same
+  EXPECT_EQ(NextSweepPages(432, false, 60000, 5000, 27), 216);  // much to delete: back down
+  EXPECT_EQ(NextSweepPages(40, false, 60000, 5000, 27), 27);    // never below the base
+  EXPECT_EQ(NextSweepPages(27, true, 0, 5000, 27), 13);         // a timeout halves it
+  EXPECT_EQ(NextSweepPages(1, true, 0, 5000, 27), 1);
 }
 
 }  // namespace

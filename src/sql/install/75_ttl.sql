@@ -86,3 +86,28 @@ COMMENT ON FUNCTION jobkeeper._retire_ttl_rules() IS
   'internal: event trigger that removes the TTL rules of dropped tables and columns';
 CREATE EVENT TRIGGER jobkeeper_retire_ttl_rules ON sql_drop
   EXECUTE FUNCTION jobkeeper._retire_ttl_rules();
+
+-- Renaming a rule's column takes its rule along: the rule names the column, and a restore
+-- (which recreates a table's columns without the dropped ones, so their numbers change) keeps
+-- names, not numbers. A RENAME reports the renamed column by number; a rule whose column name
+-- no longer exists in that table takes the new name.
+CREATE FUNCTION jobkeeper._follow_ttl_renames() RETURNS event_trigger
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  UPDATE jobkeeper.ttl_rules r SET column_name = a.attname
+    FROM pg_catalog.pg_event_trigger_ddl_commands() c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.objid AND a.attnum = c.objsubid
+   WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objsubid > 0
+     AND r.tbl::oid = c.objid AND NOT a.attisdropped
+     AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute x
+                      WHERE x.attrelid = c.objid AND x.attname = r.column_name
+                        AND NOT x.attisdropped);
+END
+$$;
+COMMENT ON FUNCTION jobkeeper._follow_ttl_renames() IS
+  'internal: event trigger that renames a TTL rule''s column when the column is renamed';
+CREATE EVENT TRIGGER jobkeeper_follow_ttl_renames ON ddl_command_end
+  WHEN TAG IN ('ALTER TABLE')
+  EXECUTE FUNCTION jobkeeper._follow_ttl_renames();
