@@ -6,7 +6,7 @@ JK_PG_BIN=/usr/lib/postgresql/$JK_PG_MAJOR/bin
 JK_PACKAGES=(
   "postgresql-$JK_PG_MAJOR" "postgresql-server-dev-$JK_PG_MAJOR" postgresql-contrib
   libipc-run-perl build-essential g++ make cmake libgtest-dev libssl-dev
-  "postgresql-$JK_PG_MAJOR-plpgsql-check"
+  "postgresql-$JK_PG_MAJOR-plpgsql-check" prometheus-postgres-exporter
 )
 
 jk_log() { printf '==> %s\n' "$*"; }

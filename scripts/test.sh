@@ -83,7 +83,7 @@ fi
 jk_log "TAP tests (prove)"
 tap_tree="$work/tap"
 mkdir -p "$tap_tree"
-cp -r Makefile jobkeeper.control META.json README.md src test sql expected "$tap_tree"/
+cp -r Makefile jobkeeper.control META.json README.md src test sql expected examples "$tap_tree"/
 chown -R postgres: "$tap_tree"
 jk_as_postgres env PATH="$PATH" make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" \
   PROVE_FLAGS="-v" >"$work/tap.log" 2>&1
