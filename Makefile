@@ -78,7 +78,7 @@ $(UPDATES_built): jobkeeper--%.sql: $$(sort $$(wildcard src/sql/updates/%/*.sql)
 
 # The same suites as installcheck, one target each, so a runner can count every suite even
 # when an earlier one fails.
-.PHONY: regresscheck isolationcheck tapcheck test demo demo-stop sqlsmith sanitize
+.PHONY: regresscheck isolationcheck tapcheck test demo demo-stop sqlsmith sanitize deb
 regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 isolationcheck:
@@ -96,6 +96,11 @@ demo-stop:
 # The suites against a sanitizer build of the library (make test runs it after TAP).
 sanitize:
 	bash scripts/sanitize.sh
+# The Debian package, built, checked with lintian, installed, tried and removed (make test runs
+# it last); JK_DEB_KEEP=dir keeps the .deb files.
+deb:
+	bash scripts/package.sh
+
 # Long bounded checks, outside make test.
 sqlsmith:
 	bash scripts/sqlsmith.sh

@@ -83,7 +83,7 @@ fi
 jk_log "TAP tests (prove)"
 tap_tree="$work/tap"
 mkdir -p "$tap_tree"
-cp -r Makefile jobkeeper.control META.json README.md src test sql expected examples "$tap_tree"/
+cp -r Makefile jobkeeper.control META.json README.md src test sql expected examples debian "$tap_tree"/
 chown -R postgres: "$tap_tree"
 jk_as_postgres env PATH="$PATH" make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" \
   PROVE_FLAGS="-v" >"$work/tap.log" 2>&1
@@ -113,6 +113,20 @@ else
 fi
 if [ "$san_bad" -gt 0 ]; then tail -100 "$work/sanitize.log"; suite_problems+=("sanitizers"); fi
 count "$san_ok" "$san_bad"
+
+# 6. The Debian package: built, checked by lintian, installed, used, removed (scripts/package.sh;
+# it puts make install's library back).
+jk_log "Debian package (scripts/package.sh)"
+bash scripts/package.sh >"$work/package.log" 2>&1
+grep -E '^(not )?ok - ' "$work/package.log"
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/package.log" | tail -1)
+if [ -n "$summary" ]; then
+  read -r deb_ok _ deb_bad _ <<<"$summary"
+else
+  deb_ok=0 deb_bad=1
+fi
+if [ "$deb_bad" -gt 0 ]; then tail -60 "$work/package.log"; suite_problems+=("package"); fi
+count "$deb_ok" "$deb_bad"
 
 [ ${#suite_problems[@]} -gt 0 ] && echo "failing: ${suite_problems[*]}"
 echo "$passed passed, $failed failed"

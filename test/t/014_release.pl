@@ -41,6 +41,8 @@ my @served = $served =~ /"([^"]+)"/g;
 is($served[-1], $version, 'the newest SQL version the library serves is default_version');
 
 like(slurp_file('README.md'), qr/jobkeeper \Q$version\E\b/, "the README speaks of jobkeeper $version");
+my ($deb_version) = slurp_file('debian/changelog') =~ /^jobkeeper \(([^)]+)\)/;
+is($deb_version, "$version.0", 'the Debian package is the same version');
 
 my $node = PostgreSQL::Test::Cluster->new('release');
 $node->init;
