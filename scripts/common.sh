@@ -7,6 +7,7 @@ JK_PACKAGES=(
   "postgresql-$JK_PG_MAJOR" "postgresql-server-dev-$JK_PG_MAJOR" postgresql-contrib
   libipc-run-perl build-essential g++ make cmake libgtest-dev libssl-dev
   "postgresql-$JK_PG_MAJOR-plpgsql-check" prometheus-postgres-exporter
+  python3-psycopg python3-asyncpg pgbouncer
 )
 
 jk_log() { printf '==> %s\n' "$*"; }
