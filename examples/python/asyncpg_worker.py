@@ -9,6 +9,7 @@ asyncpg must not cache prepared statements: statement_cache_size=0 (--pooler).
 import argparse
 import asyncio
 import sys
+import time
 
 import asyncpg
 
@@ -17,28 +18,32 @@ CLAIM = """SELECT id, file_name, file_path, attempts, max_attempts
 
 
 def process(job):
-    """The application's work on one file; here: read it, "transcribe" it."""
+    """The application's work on one file (blocking); here: read it, "transcribe" it."""
     with open(job["file_path"], "rb") as f:
         data = f.read()
     if b"BROKEN" in data:
         raise ValueError(f"cannot decode {job['file_name']}: not an audio file")
+    if b"LONG" in data:  # a long recording: longer than the lease, which the heartbeat extends
+        time.sleep(4)
     return len(data)
 
 
-async def heartbeat(dsn, job_id, worker, lease, cache, stop):
-    """Extends the job's lease every lease/3 seconds until stop is set."""
+async def heartbeat(dsn, worker, lease, cache, held, stop):
+    """Every lease/3 seconds extends the leases of the jobs in held, on a connection of its
+    own, until stop is set."""
     conn = await asyncpg.connect(dsn, statement_cache_size=cache)
     try:
         while True:
             try:
                 await asyncio.wait_for(stop.wait(), lease / 3)
-                return  # the job is done
+                return
             except asyncio.TimeoutError:
                 pass
-            if not await conn.fetchval(
-                    "SELECT jobkeeper.heartbeat($1, $2, make_interval(secs => $3))",
-                    job_id, worker, lease):
-                return  # the lease expired and someone else has the job
+            for job_id in list(held):
+                if not await conn.fetchval(
+                        "SELECT jobkeeper.heartbeat($1, $2, make_interval(secs => $3))",
+                        job_id, worker, lease):
+                    held.discard(job_id)  # the lease expired and someone else has the job
     finally:
         await conn.close()
 
@@ -63,6 +68,9 @@ async def main():
         listener = await asyncpg.connect(args.dsn)
         await listener.add_listener("jobkeeper_jobs", lambda *_: woken.set())
 
+    held = set()
+    stop = asyncio.Event()
+    beat = asyncio.create_task(heartbeat(args.dsn, args.worker, args.lease, cache, held, stop))
     loop = asyncio.get_running_loop()
     idle_since = loop.time()
     while True:
@@ -76,12 +84,11 @@ async def main():
             except asyncio.TimeoutError:
                 pass  # the poll
             continue
+        held.update(job["id"] for job in jobs)
         for job in jobs:
-            stop = asyncio.Event()
-            beat = asyncio.create_task(
-                heartbeat(args.dsn, job["id"], args.worker, args.lease, cache, stop))
             try:
-                process(job)
+                # The work runs in a thread: the event loop stays free for the heartbeat.
+                await loop.run_in_executor(None, process, job)
                 for percent in (25, 50, 75):
                     await conn.execute("SELECT jobkeeper.set_job_progress($1, $2)", job["id"], percent)
                 await conn.execute("SELECT jobkeeper.complete_job($1, $2)", job["id"], args.worker)
@@ -91,9 +98,10 @@ async def main():
                                    args.worker)
                 print(f"failed {job['id']} {job['attempts']}", flush=True)
             finally:
-                stop.set()
-                await beat
+                held.discard(job["id"])
         idle_since = loop.time()
+    stop.set()
+    await beat
     await conn.close()
     if listener is not None:
         await listener.close()

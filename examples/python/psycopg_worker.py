@@ -26,29 +26,38 @@ def process(job, report_progress):
         data = f.read()
     if b"BROKEN" in data:
         raise ValueError(f"cannot decode {job['file_name']}: not an audio file")
+    if b"LONG" in data:  # a long recording: longer than the lease, which the heartbeat extends
+        time.sleep(4)
     for percent in (25, 50, 75):
         report_progress(percent)
     return len(data)
 
 
 class Heartbeat(threading.Thread):
-    """Extends a job's lease every lease/3 seconds until stopped, on its own connection."""
+    """Every lease/3 seconds extends the leases of the jobs the worker holds, on a connection
+    of its own (the main one is busy with the work)."""
 
-    def __init__(self, conninfo, job_id, worker, lease, prepare_threshold):
+    def __init__(self, conninfo, worker, lease, prepare_threshold):
         super().__init__(daemon=True)
-        self.args = (conninfo, job_id, worker, lease, prepare_threshold)
+        self.conninfo, self.worker, self.lease = conninfo, worker, lease
+        self.prepare_threshold = prepare_threshold
+        self.held = set()
+        self.lock = threading.Lock()
         self.stopped = threading.Event()
 
     def run(self):
-        conninfo, job_id, worker, lease, prepare_threshold = self.args
-        with psycopg.connect(conninfo, autocommit=True,
-                             prepare_threshold=prepare_threshold) as conn:
-            while not self.stopped.wait(lease / 3):
-                held = conn.execute(
-                    "SELECT jobkeeper.heartbeat(%s, %s, make_interval(secs => %s))",
-                    (job_id, worker, lease)).fetchone()[0]
-                if not held:  # the lease expired and someone else has the job
-                    return
+        with psycopg.connect(self.conninfo, autocommit=True,
+                             prepare_threshold=self.prepare_threshold) as conn:
+            while not self.stopped.wait(self.lease / 3):
+                with self.lock:
+                    jobs = list(self.held)
+                for job_id in jobs:
+                    held = conn.execute(
+                        "SELECT jobkeeper.heartbeat(%s, %s, make_interval(secs => %s))",
+                        (job_id, self.worker, self.lease)).fetchone()[0]
+                    if not held:  # the lease expired and someone else has the job
+                        with self.lock:
+                            self.held.discard(job_id)
 
 
 def main():
@@ -77,6 +86,8 @@ def main():
         listener.add_notify_handler(lambda n: woken.set())
         listener.execute("LISTEN jobkeeper_jobs")
 
+    heartbeat = Heartbeat(args.dsn, args.worker, args.lease, prepare_threshold)
+    heartbeat.start()
     idle_since = time.monotonic()
     while True:
         jobs = conn.execute(CLAIM, (args.worker, args.batch, args.queue, args.lease)).fetchall()
@@ -91,10 +102,10 @@ def main():
                 if select.select([listener.fileno()], [], [], args.poll)[0]:
                     listener.execute("SELECT 1")
             continue
+        with heartbeat.lock:
+            heartbeat.held.update(row[0] for row in jobs)
         for row in jobs:
             job = dict(zip(("id", "file_name", "file_path", "attempts", "max_attempts"), row))
-            heartbeat = Heartbeat(args.dsn, job["id"], args.worker, args.lease, prepare_threshold)
-            heartbeat.start()
             try:
                 process(job, lambda p: conn.execute(
                     "SELECT jobkeeper.set_job_progress(%s, %s)", (job["id"], p)))
@@ -105,9 +116,11 @@ def main():
                              (job["id"], str(e), args.worker))
                 print(f"failed {job['id']} {job['attempts']}", flush=True)
             finally:
-                heartbeat.stopped.set()
-                heartbeat.join()
+                with heartbeat.lock:
+                    heartbeat.held.discard(job["id"])
         idle_since = time.monotonic()
+    heartbeat.stopped.set()
+    heartbeat.join()
     conn.close()
     if listener is not None:
         listener.close()

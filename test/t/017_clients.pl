@@ -17,7 +17,10 @@ plan skip_all => 'psycopg and asyncpg are not installed'
 
 my $node = PostgreSQL::Test::Cluster->new('clients');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'jobkeeper'\n");
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'jobkeeper'
+jobkeeper.lease_check_interval = '1s'
+});
 $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE app');
 $node->safe_psql('app', q{
@@ -44,13 +47,15 @@ sub dsn
 	return "postgresql://$_[0]\@/app?host=$host&port=" . $node->port;
 }
 
-# 24 files: 20 distinct, 2 copies of earlier ones under other names, 2 that cannot be processed.
+# 24 files: 20 distinct (two of them long: their work outlasts the lease, and only the
+# heartbeat keeps it), 2 copies of earlier ones under other names, 2 that cannot be processed.
 my $dir = $node->basedir . '/files';
 make_path($dir);
 my @files;
 for my $i (1 .. 24)
 {
 	my $content = $i <= 20 ? "audio $i\n" x $i : $i <= 22 ? ("audio " . ($i - 20) . "\n") x ($i - 20) : "BROKEN $i";
+	$content .= "LONG\n" if $i == 5 || $i == 15;
 	my $path = "$dir/f$i.mp3";
 	open(my $fh, '>', $path) or die $!;
 	print $fh $content;
@@ -116,7 +121,7 @@ for my $w ([ 'psycopg', 'p1' ], [ 'psycopg', 'p2' ], [ 'asyncpg', 'a1' ], [ 'asy
 	my ($kind, $name) = @$w;
 	my %h = (name => $name, out => '', err => '');
 	$h{run} = IPC::Run::start([ $python, "examples/python/${kind}_worker.py", '--dsn', dsn('worker'),
-			'--worker', $name, '--lease', '20', '--poll', '1', '--idle-exit', '25' ],
+			'--worker', $name, '--lease', '2', '--poll', '1', '--idle-exit', '25' ],
 		'>', \$h{out}, '2>', \$h{err});
 	push @workers, \%h;
 }
@@ -130,7 +135,10 @@ for my $w (@workers)
 	push @failed, $w->{out} =~ /^failed (\S+) \d+$/mg;
 }
 is(scalar(keys %done), 20, 'the 20 good files were done');
-is(scalar(grep { $_ != 1 } values %done), 0, 'each exactly once');
+is(scalar(grep { $_ != 1 } values %done), 0,
+	'each exactly once: the long ones kept their 2 s leases for 4 s of work by heartbeats');
+is($node->safe_psql('app', q{SELECT max(attempts) FROM jobkeeper.jobs WHERE status = 'completed'}),
+	'1', 'no lease expired: every completed job was claimed once');
 is($node->safe_psql('app', q{
 	SELECT string_agg(status || ' ' || progress, ',' ORDER BY status) FROM
 	  (SELECT status, min(progress) AS progress FROM jobkeeper.jobs GROUP BY status) s}),
