@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use HTTP::Tiny;
 use IPC::Run;
+use Time::HiRes qw(sleep);    # sleep 0.2 waits 0.2 s, not 0
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -65,7 +66,7 @@ my $http = HTTP::Tiny->new(timeout => 5);
 # Scrapes until the metrics hold the jobkeeper queries' results.
 sub scrape
 {
-	for (1 .. 100)
+	for (1 .. 150)    # 30 s: the exporter may take a while to start on a loaded machine
 	{
 		my $r = $http->get("http://127.0.0.1:$port/metrics");
 		$metrics = $r->{content} if $r->{success};
@@ -74,6 +75,7 @@ sub scrape
 	}
 }
 scrape();
+diag("the exporter said: $err") unless $metrics =~ /^jobkeeper_/m;
 # The value of metric $name whose labels include %want (the exporter adds its own, server).
 sub value
 {

@@ -6,6 +6,7 @@
 use strict;
 use warnings;
 use IPC::Run;
+use Time::HiRes qw(sleep);    # sleep 0.2 waits 0.2 s, not 0
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
