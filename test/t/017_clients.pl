@@ -1,7 +1,7 @@
-# The client examples (examples/python): submitters that hash with Python's own SHA-256 and
-# rely on dedup, and workers that LISTEN (polling as the fallback), claim, heartbeat, report
-# progress and complete or fail, in psycopg 3 and asyncpg, run against a cluster as the
-# README's roles. Every job is done exactly once, a file submitted twice is one job, and a file
+# The client examples (examples/python, examples/node): submitters that hash with the
+# language's own SHA-256 and rely on dedup, and workers that LISTEN (polling as the fallback),
+# claim, heartbeat, report progress and complete or fail, in psycopg 3, asyncpg and Node's
+# pg (installed from npm), run against a cluster as the README's roles. Every job is done exactly once, a file submitted twice is one job, and a file
 # that cannot be processed is retried with backoff and then failed.
 use strict;
 use warnings;
@@ -14,6 +14,14 @@ use Test::More;
 my $python = '/usr/bin/python3';
 plan skip_all => 'psycopg and asyncpg are not installed'
 	unless system($python, '-c', 'import psycopg, asyncpg') == 0;
+
+# Node's pg, from the npm registry, into a directory of the test's.
+my $npm_dir = PostgreSQL::Test::Utils::tempdir();
+my ($npm_out, $npm_err) = ('', '');
+IPC::Run::run([ 'npm', 'install', '--no-audit', '--no-fund', '--prefix', $npm_dir, 'pg@8' ],
+	'>', \$npm_out, '2>', \$npm_err)
+	or BAIL_OUT("npm install pg: $npm_err");
+$ENV{NODE_PATH} = "$npm_dir/node_modules";
 
 my $node = PostgreSQL::Test::Cluster->new('clients');
 $node->init;
@@ -63,15 +71,19 @@ for my $i (1 .. 24)
 	push @files, $path;
 }
 
-# Submitters: psycopg the first half, asyncpg the second (with the two copies), each file once.
+# Submitters: psycopg, asyncpg and Node a third each (the two copies in Node's), each file once.
 my ($out1, $out2, $err) = ('', '', '');
+my $out3 = '';
 IPC::Run::run([ $python, 'examples/python/psycopg_submitter.py', '--dsn', dsn('app'),
-		'--max-attempts', '2', @files[0 .. 11] ], '>', \$out1, '2>', \$err)
+		'--max-attempts', '2', @files[0 .. 7] ], '>', \$out1, '2>', \$err)
 	or die "psycopg submitter: $err";
 IPC::Run::run([ $python, 'examples/python/asyncpg_submitter.py', '--dsn', dsn('app'),
-		'--max-attempts', '2', @files[12 .. 23] ], '>', \$out2, '2>', \$err)
+		'--max-attempts', '2', @files[8 .. 15] ], '>', \$out2, '2>', \$err)
 	or die "asyncpg submitter: $err";
-my @submitted = (split(/\n/, $out1), split(/\n/, $out2));
+IPC::Run::run([ 'node', 'examples/node/submitter.js', dsn('app'), '--max-attempts', '2',
+		@files[16 .. 23] ], '>', \$out3, '2>', \$err)
+	or die "node submitter: $err";
+my @submitted = (split(/\n/, $out1), split(/\n/, $out2), split(/\n/, $out3));
 is(scalar(@submitted), 24, 'every file submitted');
 is(scalar(grep { / dedup$/ } @submitted), 2, 'the two copies were deduplicated by their hash');
 is($node->safe_psql('app', 'SELECT count(*) FROM jobkeeper.jobs'), '22', 'one job per distinct file');
@@ -84,44 +96,56 @@ is($node->safe_psql('app', q{
 # to its queue is done well before that. (Any job's event wakes both; the one not theirs finds
 # nothing to claim and they wait again.)
 my @wakers;
-for my $kind ('psycopg', 'asyncpg')
+# The command that runs worker $kind with the options given.
+sub worker_command
+{
+	my ($kind, $dsn, $name, @options) = @_;
+	return $kind eq 'node'
+	  ? [ 'node', 'examples/node/worker.js', $dsn, $name, @options ]
+	  : [ $python, "examples/python/${kind}_worker.py", '--dsn', $dsn, '--worker', $name, @options ];
+}
+for my $kind ('psycopg', 'asyncpg', 'node')
 {
 	my %h = (out => '', err => '');
-	$h{run} = IPC::Run::start([ $python, "examples/python/${kind}_worker.py", '--dsn', dsn('worker'),
-			'--worker', "wake-$kind", '--queue', "wake-$kind", '--poll', '8', '--idle-exit', '5' ],
+	$h{run} = IPC::Run::start(worker_command($kind, dsn('worker'), "wake-$kind", '--queue', "wake-$kind",
+			'--poll', '8', '--idle-exit', '5'),
 		'>', \$h{out}, '2>', \$h{err});
 	push @wakers, \%h;
 }
 sleep 2;    # both listen and wait
 my $wake_dir = $node->basedir . '/wake';
 make_path($wake_dir);
-for my $kind ('psycopg', 'asyncpg')
+for my $kind ('psycopg', 'asyncpg', 'node')
 {
 	open(my $fh, '>', "$wake_dir/$kind.mp3") or die $!;
 	print $fh "wake $kind\n";
 	close $fh;
 	my ($o, $e) = ('', '');
-	IPC::Run::run([ $python, "examples/python/${kind}_submitter.py", '--dsn', dsn('app'),
+	IPC::Run::run($kind eq 'node'
+		  ? [ 'node', 'examples/node/submitter.js', dsn('app'), '--queue', "wake-$kind", "$wake_dir/$kind.mp3" ]
+		  : [ $python, "examples/python/${kind}_submitter.py", '--dsn', dsn('app'),
 			'--queue', "wake-$kind", "$wake_dir/$kind.mp3" ], '>', \$o, '2>', \$e)
 		or die "$kind submitter: $e";
 }
 ok($node->poll_query_until('app', q{
-	SELECT count(*) = 2 FROM jobkeeper.jobs WHERE queue LIKE 'wake-%' AND status = 'completed'
+	SELECT count(*) = 3 FROM jobkeeper.jobs WHERE queue LIKE 'wake-%' AND status = 'completed'
 	   AND finished_at < created_at + interval '4 seconds'}),
-	'LISTEN wakes an idle psycopg worker and an idle asyncpg worker at once')
+	'LISTEN wakes an idle psycopg, asyncpg and Node worker at once')
   or diag($node->safe_psql('app', q{SELECT queue, status, created_at, finished_at, locked_by FROM jobkeeper.jobs WHERE queue LIKE 'wake-%'}));
 $_->{run}->finish for @wakers;
 is(join('', map { $_->{err} } @wakers), '', 'the woken workers report no error of their own');
 $node->safe_psql('app', q{DELETE FROM jobkeeper.jobs WHERE queue LIKE 'wake-%'});
 
-# Workers: two of each, listening, until they have been idle longer than the retry backoff.
+# Workers: two of each driver, listening, until they have been idle longer than the retry
+# backoff.
 my @workers;
-for my $w ([ 'psycopg', 'p1' ], [ 'psycopg', 'p2' ], [ 'asyncpg', 'a1' ], [ 'asyncpg', 'a2' ])
+for my $w ([ 'psycopg', 'p1' ], [ 'psycopg', 'p2' ], [ 'asyncpg', 'a1' ], [ 'asyncpg', 'a2' ],
+	[ 'node', 'n1' ], [ 'node', 'n2' ])
 {
 	my ($kind, $name) = @$w;
 	my %h = (name => $name, out => '', err => '');
-	$h{run} = IPC::Run::start([ $python, "examples/python/${kind}_worker.py", '--dsn', dsn('worker'),
-			'--worker', $name, '--lease', '2', '--poll', '1', '--idle-exit', '25' ],
+	$h{run} = IPC::Run::start(worker_command($kind, dsn('worker'), $name, '--lease', '2', '--poll', '1',
+			'--idle-exit', '25'),
 		'>', \$h{out}, '2>', \$h{err});
 	push @workers, \%h;
 }

@@ -1,6 +1,7 @@
-# PgBouncer in transaction pooling mode in front of the cluster: 8 workers of the Python
-# examples (4 psycopg 3 with prepare_threshold=None, 4 asyncpg with statement_cache_size=0,
-# both --pooler; polling, since LISTEN needs a session) share 4 server connections and do
+# PgBouncer in transaction pooling mode in front of the cluster: 8 workers of the examples (3
+# psycopg 3 with prepare_threshold=None, 3 asyncpg with statement_cache_size=0, both --pooler,
+# and 2 of Node's pg, whose unnamed statements need nothing; polling, since LISTEN needs a
+# session) share 4 server connections and do
 # 10,000 jobs exactly once; afterwards no server connection holds any session state (prepared
 # statements, LISTEN, advisory locks, settings, temporary tables, an open transaction).
 use strict;
@@ -15,6 +16,13 @@ my $python = '/usr/bin/python3';
 my $pgbouncer = '/usr/sbin/pgbouncer';
 plan skip_all => 'pgbouncer, psycopg or asyncpg is not installed'
 	unless -x $pgbouncer && system($python, '-c', 'import psycopg, asyncpg') == 0;
+
+my $npm_dir = PostgreSQL::Test::Utils::tempdir();
+my ($npm_out, $npm_err) = ('', '');
+IPC::Run::run([ 'npm', 'install', '--no-audit', '--no-fund', '--prefix', $npm_dir, 'pg@8' ],
+	'>', \$npm_out, '2>', \$npm_err)
+	or BAIL_OUT("npm install pg: $npm_err");
+$ENV{NODE_PATH} = "$npm_dir/node_modules";
 
 my $node = PostgreSQL::Test::Cluster->new('pooled');
 $node->init;
@@ -77,11 +85,13 @@ ok($up, 'PgBouncer accepts connections');
 my @workers;
 for my $i (1 .. 8)
 {
-	my $kind = $i <= 4 ? 'psycopg' : 'asyncpg';
+	my $kind = $i <= 3 ? 'psycopg' : $i <= 6 ? 'asyncpg' : 'node';
+	my @options = ('--no-listen', '--batch', '10', '--poll', '0.5', '--idle-exit', '3');
 	my %h = (out => '', err => '');
-	$h{run} = IPC::Run::start([ $python, "examples/python/${kind}_worker.py", '--dsn', $dsn,
-			'--worker', "$kind$i", '--pooler', '--no-listen', '--batch', '10', '--poll', '0.5',
-			'--idle-exit', '3' ],
+	$h{run} = IPC::Run::start($kind eq 'node'
+		  ? [ 'node', 'examples/node/worker.js', $dsn, "$kind$i", @options ]
+		  : [ $python, "examples/python/${kind}_worker.py", '--dsn', $dsn, '--worker', "$kind$i",
+			  '--pooler', @options ],
 		'>', \$h{out}, '2>', \$h{err});
 	push @workers, \%h;
 }
