@@ -11,7 +11,8 @@ namespace jk::pg {
 
 namespace {
 
-// One row of facts about table $1, its column $2 and the role $3. The index must be a valid
+// One row of facts about table $1, its column $2 and the role $3 (a temporary table is named
+// pg_temp.name: its schema's number is the session's). The index must be a valid
 // btree whose first key is the column, without a predicate: the deletes take the oldest rows
 // in the column's order. Members with the privileges of the table's owner (pg_has_role USAGE)
 // may own it, as PostgreSQL's own ownership checks allow.
@@ -28,7 +29,9 @@ constexpr const char* kTargetSql =
     "       CASE WHEN r.oid IS NOT NULL AND c.oid IS NOT NULL"
     "            THEN pg_catalog.pg_has_role(r.oid, c.relowner, 'USAGE') END,"
     "       coalesce(r.rolsuper, false), c.relowner,"
-    "       coalesce(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
+    "       coalesce(CASE WHEN c.relpersistence = 't' THEN 'pg_temp'"
+    "                     ELSE pg_catalog.quote_ident(n.nspname) END"
+    "                || '.' || pg_catalog.quote_ident(c.relname),"
     "                $1::pg_catalog.oid::pg_catalog.text),"
     "       pg_catalog.quote_ident($2), pg_catalog.format_type(a.atttypid, NULL),"
     "       coalesce(r.rolname::pg_catalog.text, $3::pg_catalog.oid::pg_catalog.text)"
