@@ -2,6 +2,7 @@
 // demand, in the caller's transaction.
 #include "pg/entry.hpp"
 #include "worker/cleanup_pass.hpp"
+#include "worker/cleanup_records.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

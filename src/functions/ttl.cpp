@@ -4,6 +4,7 @@
 #include "core/ttl.hpp"
 #include "pg/entry.hpp"
 #include "pg/ttl_target.hpp"
+#include "worker/cleanup_records.hpp"
 #include "worker/ttl_pass.hpp"
 
 extern "C" {

@@ -10,6 +10,7 @@
 #include "pg/settings.hpp"
 #include "pg/text.hpp"
 #include "worker/cleanup_pass.hpp"
+#include "worker/cleanup_records.hpp"
 #include "worker/event_ring.hpp"
 #include "worker/shared_state.hpp"
 #include "worker/ttl_pass.hpp"
