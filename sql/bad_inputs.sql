@@ -12,6 +12,10 @@ INSERT INTO jobkeeper.jobs (id, file_name, file_path, status) VALUES
   ('00000000-0000-0000-0000-00000000000c', 'done.mp3', '/done', 'completed');
 INSERT INTO jobkeeper.export_jobs (id, job_id, export_type) VALUES
   ('00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-00000000000c', 'pdf');
+-- A batch holding the pending job, for the batch functions' plain uuid.
+INSERT INTO jobkeeper.batches (id, name) VALUES ('00000000-0000-0000-0000-0000000000b1', 'sweep');
+UPDATE jobkeeper.jobs SET batch_ids = '{00000000-0000-0000-0000-0000000000b1}'
+ WHERE id = '00000000-0000-0000-0000-00000000000a';
 -- A table a TTL rule may target, owned by an ordinary role (a rule never deletes as superuser).
 CREATE ROLE regress_jk_sweep_owner;
 CREATE TABLE sweep_codes (created_at timestamptz NOT NULL, note text);
@@ -137,6 +141,7 @@ BEGIN
           ELSIF j <= f.pronargs - f.pronargdefaults OR name IS NULL THEN
             SELECT CASE WHEN s.type = 'uuid'::regtype THEN
                      CASE WHEN f.proname LIKE '%export%' THEN $q$'00000000-0000-0000-0000-0000000000e1'$q$
+                          WHEN f.proname LIKE '%batch%' THEN $q$'00000000-0000-0000-0000-0000000000b1'$q$
                           ELSE $q$'00000000-0000-0000-0000-00000000000a'$q$ END
                    ELSE s.expr END
               INTO plain FROM sweep_values s WHERE s.type = f.types[j] AND s.ord = 0;

@@ -18,15 +18,15 @@ ANALYZE jobkeeper.jobs, jobkeeper.export_jobs;
 -- claim_jobs, all queues / one queue / several queues.
 EXPLAIN (COSTS OFF)
 SELECT j.id FROM jobkeeper.jobs j
- WHERE j.status = 'pending' AND j.run_after <= now()
+ WHERE j.status = 'pending' AND j.held = false AND j.run_after <= now()
  ORDER BY j.priority, j.run_after, j.created_at LIMIT 10 FOR UPDATE SKIP LOCKED;
 EXPLAIN (COSTS OFF)
 SELECT j.id FROM jobkeeper.jobs j
- WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = 'audio'
+ WHERE j.status = 'pending' AND j.held = false AND j.run_after <= now() AND j.queue = 'audio'
  ORDER BY j.priority, j.run_after, j.created_at LIMIT 10 FOR UPDATE SKIP LOCKED;
 EXPLAIN (COSTS OFF)
 SELECT j.id FROM jobkeeper.jobs j
- WHERE j.status = 'pending' AND j.run_after <= now() AND j.queue = ANY ('{audio,video}')
+ WHERE j.status = 'pending' AND j.held = false AND j.run_after <= now() AND j.queue = ANY ('{audio,video}')
  ORDER BY j.priority, j.run_after, j.created_at LIMIT 10 FOR UPDATE SKIP LOCKED;
 -- dedup lookup
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE file_hash = md5('1') || md5('-1');

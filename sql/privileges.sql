@@ -21,7 +21,12 @@ GRANT EXECUTE ON FUNCTION
   jobkeeper.version(), jobkeeper.version_info(),
   -- TTL rules on the application's own tables (each call checks that it owns the table)
   jobkeeper.add_ttl_rule(regclass, name, interval, integer),
-  jobkeeper.drop_ttl_rule(regclass, name), jobkeeper.run_ttl()
+  jobkeeper.drop_ttl_rule(regclass, name), jobkeeper.run_ttl(),
+  -- batches
+  jobkeeper.create_batch(text, jsonb), jobkeeper.add_to_batch(uuid, uuid[]),
+  jobkeeper.submit_to_batch(uuid, text, text, text, text, integer, timestamptz, integer, jsonb),
+  jobkeeper.pause_batch(uuid), jobkeeper.resume_batch(uuid),
+  jobkeeper.cancel_batch(uuid), jobkeeper.retry_batch(uuid)
   TO regress_jk_app;
 -- The worker role: claim, heartbeat, report, finish.
 GRANT USAGE ON SCHEMA jobkeeper TO regress_jk_worker;

@@ -3,6 +3,7 @@
 #include "pg/entry.hpp"
 #include "pg/events.hpp"
 #include "pg/settings.hpp"
+#include "triggers/batch_counts.hpp"
 #include "worker/database_commands.hpp"
 #include "worker/launcher.hpp"
 #include "worker/shared_state.hpp"
@@ -39,6 +40,7 @@ void _PG_init(void) {
   // Settings jobkeeper.* that the library does not define are typos: refuse them.
   MarkGUCPrefixReserved("jobkeeper");
   jk::pg::RegisterEventCallbacks();
+  jk::triggers::RegisterBatchCallbacks();
   if (!process_shared_preload_libraries_in_progress) return;
   prev_shmem_request_hook = shmem_request_hook;
   shmem_request_hook = RequestShmem;

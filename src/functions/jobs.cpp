@@ -209,8 +209,11 @@ JK_FUNCTION(jobkeeper_submit_job) {
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, result_nulls)));
 }
 
-// claim_jobs(worker, max_jobs, queues, lease) -> SETOF jobkeeper.jobs.
-JK_FUNCTION(jobkeeper_claim_jobs) {
+namespace {
+
+// claim_jobs(worker, max_jobs, queues, lease) -> SETOF jobkeeper.jobs. skip_held: the schema
+// (1.1 and later) has paused batches, whose held jobs the claim indexes leave out.
+Datum ClaimJobs(FunctionCallInfo fcinfo, bool skip_held) {
   const char* data;
   int bytes;
   if (!TextArg(fcinfo, 0, &data, &bytes) || bytes == 0) {
@@ -275,10 +278,16 @@ JK_FUNCTION(jobkeeper_claim_jobs) {
   "j.*) SELECT * FROM claimed c ORDER BY c.priority, c.run_after, c.created_at"
 #define JK_ONE_QUEUE "AND p.queue OPERATOR(pg_catalog.=) $3"
 #define JK_QUEUES "AND p.queue OPERATOR(pg_catalog.=) ANY ($3)"
-  static SPIPlanPtr plans[2][3] = {{nullptr, nullptr, nullptr}, {nullptr, nullptr, nullptr}};
-  static const char* const sql[2][3] = {
-      {JK_CLAIM(""), JK_CLAIM(JK_ONE_QUEUE), JK_CLAIM(JK_QUEUES)},
-      {JK_CLAIM_ONE(""), JK_CLAIM_ONE(JK_ONE_QUEUE), JK_CLAIM_ONE(JK_QUEUES)}};
+#define JK_UNHELD "AND p.held OPERATOR(pg_catalog.=) false "
+  // [skip_held][one][which]
+  static SPIPlanPtr plans[2][2][3] = {};
+  static const char* const sql[2][2][3] = {
+      {{JK_CLAIM(""), JK_CLAIM(JK_ONE_QUEUE), JK_CLAIM(JK_QUEUES)},
+       {JK_CLAIM_ONE(""), JK_CLAIM_ONE(JK_ONE_QUEUE), JK_CLAIM_ONE(JK_QUEUES)}},
+      {{JK_CLAIM(JK_UNHELD), JK_CLAIM(JK_UNHELD JK_ONE_QUEUE), JK_CLAIM(JK_UNHELD JK_QUEUES)},
+       {JK_CLAIM_ONE(JK_UNHELD), JK_CLAIM_ONE(JK_UNHELD JK_ONE_QUEUE),
+        JK_CLAIM_ONE(JK_UNHELD JK_QUEUES)}}};
+#undef JK_UNHELD
 #undef JK_PICK
 #undef JK_SET
 #undef JK_CLAIM_ONE
@@ -295,7 +304,8 @@ JK_FUNCTION(jobkeeper_claim_jobs) {
   SPI_connect();
   jk::pg::PinSearchPath();
   SPIPlanPtr plan =
-      jk::pg::SavedPlan(&plans[one][which], sql[one][which], 4, types[which], true);
+      jk::pg::SavedPlan(&plans[skip_held][one][which], sql[skip_held][one][which], 4,
+                        types[which], true);
   // The generic plan is made once per session (and again after invalidations), perhaps while
   // the table is empty: sequential scans are ruled out while it may be made, so that it stays an
   // index scan however the table grows. enable_seqscan is set directly, not through the GUC
@@ -314,6 +324,12 @@ JK_FUNCTION(jobkeeper_claim_jobs) {
   SPI_finish();
   return (Datum)0;
 }
+
+}  // namespace
+
+// The 1.0 schema's claim_jobs, and 1.1's, which leaves the held jobs of paused batches.
+JK_FUNCTION(jobkeeper_claim_jobs) { return ClaimJobs(fcinfo, false); }
+JK_FUNCTION(jobkeeper_claim_jobs_1_1) { return ClaimJobs(fcinfo, true); }
 
 // complete_job(job_id, worker): a processing job to completed; with worker given, that worker
 // must hold the lease.

@@ -37,7 +37,14 @@ int run_count = 0;
 int run_capacity = 0;
 int reserved_ring = -1;  // the ring that holds room for this transaction's events
 
+// The batches this transaction has hinted at, so that a bulk change of one batch's jobs
+// records one hint (cleared whenever a subtransaction aborts: its hints may be gone).
+constexpr int kHintMemory = 16;
+pg_uuid_t hinted[kHintMemory];
+int hinted_count = 0;
+
 void Forget() {
+  hinted_count = 0;
   buffer = nullptr;  // freed with TopTransactionContext
   length = capacity = 0;
   runs = nullptr;
@@ -91,6 +98,7 @@ void OnTransaction(XactEvent event, void*) {
 }
 
 void OnSubtransaction(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+  if (event == SUBXACT_EVENT_ABORT_SUB) hinted_count = 0;
   if (run_count == 0) return;
   const int level = GetCurrentTransactionNestLevel();  // the one ending
   Run& top = runs[run_count - 1];
@@ -134,17 +142,45 @@ void RecordEvent(EventChannel channel, const char* payload, uint32_t payload_len
   length += entry;
 }
 
+void RecordBatchHint(const pg_uuid_t* id) {
+  for (int i = 0; i < hinted_count; i++) {
+    if (std::memcmp(&hinted[i], id, sizeof *id) == 0) return;
+  }
+  RecordEvent(EventChannel::kBatchHint, reinterpret_cast<const char*>(id->data), UUID_LEN);
+  if (hinted_count < kHintMemory) hinted[hinted_count++] = *id;
+}
+
 void NotifyEntries(const char* entries, uint32_t bytes) {
   char payload[8192];
   for (uint32_t at = 0; at + kEventHeaderBytes <= bytes;) {
     uint16_t n;
     std::memcpy(&n, entries + at, sizeof n);
     const auto channel = static_cast<EventChannel>(entries[at + 2]);
-    std::memcpy(payload, entries + at + kEventHeaderBytes, n);
-    payload[n] = '\0';
-    Async_Notify(jk::worker::ChannelName(channel), payload);
+    if (channel != EventChannel::kBatchHint) {
+      std::memcpy(payload, entries + at + kEventHeaderBytes, n);
+      payload[n] = '\0';
+      Async_Notify(jk::worker::ChannelName(channel), payload);
+    }
     at += kEventHeaderBytes + n;
   }
+}
+
+int TakeBatchHints(const char* entries, uint32_t bytes, pg_uuid_t* ids, int max) {
+  int count = 0;
+  for (uint32_t at = 0; at + kEventHeaderBytes <= bytes;) {
+    uint16_t n;
+    std::memcpy(&n, entries + at, sizeof n);
+    const auto channel = static_cast<EventChannel>(entries[at + 2]);
+    if (channel == EventChannel::kBatchHint && n == UUID_LEN && count < max) {
+      pg_uuid_t id;
+      std::memcpy(id.data, entries + at + kEventHeaderBytes, UUID_LEN);
+      bool seen = false;
+      for (int i = 0; i < count && !seen; i++) seen = std::memcmp(&ids[i], &id, sizeof id) == 0;
+      if (!seen) ids[count++] = id;
+    }
+    at += kEventHeaderBytes + n;
+  }
+  return count;
 }
 
 void RegisterEventCallbacks() {

@@ -13,6 +13,7 @@
 #include "pg/events.hpp"
 #include "pg/guard.hpp"
 #include "pg/settings.hpp"
+#include "triggers/batch_counts.hpp"
 #include "triggers/restore_order.hpp"
 #include "triggers/trigger_rows.hpp"
 
@@ -47,6 +48,7 @@ struct Columns {
   int file_name, file_hash, queue, submit_count, errors, metadata;  // jobs only
   int run_after;            // jobs only, named by events
   int job_id, export_type;  // exports only
+  int batch_ids;            // jobs only, 0 before 1.1
   bool first_before_update;  // no BEFORE ROW UPDATE trigger sorts ahead of this one
 };
 
@@ -80,6 +82,7 @@ void FindColumns(Relation rel, Entity entity, Columns* c) {
                 : std::strcmp(n, "metadata") == 0         ? &c->metadata
                 : std::strcmp(n, "run_after") == 0        ? &c->run_after
                 : std::strcmp(n, "export_type") == 0      ? &c->export_type
+                : std::strcmp(n, "batch_ids") == 0        ? &c->batch_ids
                                                           : nullptr;
     if (slot != nullptr) *slot = i + 1;
   }
@@ -315,6 +318,37 @@ void CheckExportJobCompleted(HeapTuple tuple, TupleDesc desc, const Columns& c) 
   SPI_finish();
 }
 
+// An UPDATE of a job in a batch (before or after it) moves the batch's counts. A job in none
+// pays a null test of the row that the UPDATE deformed already; one whose status, progress
+// and batches stay as they were (a heartbeat, a metadata edit) pays nothing more.
+void CountBatches(const TriggerData* td, const Columns& c, const Changes& changes,
+                  Status old_status, int old_progress, Status new_status,
+                  const Datum* values, const bool* nulls) {
+  const bool in_after = !nulls[c.batch_ids - 1];
+  const bool ids_changed = MayHaveChanged(changes, td->tg_newslot, c.batch_ids);
+  const bool in_before = ids_changed ? !slot_attisnull(td->tg_trigslot, c.batch_ids) : in_after;
+  if (!in_before && !in_after) return;
+  const int new_progress = DatumGetInt16(values[c.progress - 1]);
+  if (!ids_changed && old_status == new_status && old_progress == new_progress) return;
+  jk::triggers::BatchSide before, after;
+  before.present = after.present = true;
+  if (in_before && ids_changed) {
+    bool isnull;
+    before.batch_ids = slot_getattr(td->tg_trigslot, c.batch_ids, &isnull);
+  } else if (in_before) {
+    before.batch_ids = values[c.batch_ids - 1];  // unchanged: the stored row need not be read
+  }
+  before.status = old_status;
+  before.progress = old_progress;
+  after.batch_ids = in_after ? values[c.batch_ids - 1] : (Datum)0;
+  after.status = new_status;
+  after.progress = new_progress;
+  after.finished_at = nulls[c.finished_at - 1] ? (Datum)0 : values[c.finished_at - 1];
+  bool isnull;
+  const Datum id = slot_getattr(td->tg_trigslot, c.id, &isnull);
+  jk::triggers::CountBatchChange(td->tg_relation, id, before, after);
+}
+
 }  // namespace
 
 // Applies the status rules to the row being inserted or updated and returns the row to store.
@@ -339,9 +373,11 @@ JK_FUNCTION(jobkeeper_status_trigger) {
   const int new_progress = ReadProgress(row_slot, c.progress);
 
   RowPlan plan;
+  Status old_status = new_status;
+  int old_progress = 0;
   if (is_update) {
-    Status old_status;
     if (!ReadStatus(td->tg_trigslot, c.status, &old_status)) old_status = new_status;
+    old_progress = ReadProgress(td->tg_trigslot, c.progress);
     // Only a finished row that stays finished can lose its finished_at by this UPDATE. Asked
     // only then: finished_at is the last column, and reading it from the stored row would
     // deform the whole of it (jsonb columns included) for every progress update.
@@ -349,8 +385,7 @@ JK_FUNCTION(jobkeeper_status_trigger) {
                                      jk::core::IsFinished(new_status) &&
                                      !slot_attisnull(td->tg_trigslot, c.finished_at) &&
                                      slot_attisnull(row_slot, c.finished_at);
-    const jk::core::RowUpdate update{old_status, new_status,
-                                     ReadProgress(td->tg_trigslot, c.progress), new_progress,
+    const jk::core::RowUpdate update{old_status, new_status, old_progress, new_progress,
                                      finished_at_cleared};
     plan = jk::core::PlanUpdate(update);
     if (plan.violation != jk::core::Violation::kNone) {
@@ -426,6 +461,9 @@ JK_FUNCTION(jobkeeper_status_trigger) {
           c.id, entity == Entity::kJob ? c.queue : c.export_type, c.run_after};
       jk::triggers::RecordRowEvent(entity == Entity::kJob, event, all_values, all_nulls,
                                    new_status);
+    }
+    if (is_update && c.batch_ids != 0) {
+      CountBatches(td, c, changes, old_status, old_progress, new_status, all_values, all_nulls);
     }
   }
 

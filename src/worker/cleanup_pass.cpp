@@ -2,6 +2,7 @@
 // batch, a failing batch is redone row by row so that the rows that fail are skipped, and
 // every step ends, however its batches go.
 #include "worker/cleanup_pass.hpp"
+#include "worker/batch_pass.hpp"
 
 #include <algorithm>
 
@@ -257,6 +258,17 @@ void RunAs(Attempt* a) {
   }
   RunAsOwner(a->kind->run_as, [](void* attempt) { RunAttempt(static_cast<Attempt*>(attempt)); },
              a);
+}
+
+// Whether the installed schema has batches: looked up in the caller's transaction, or in a
+// short one of the worker's.
+bool HasBatches(TxMode mode) {
+  if (mode == TxMode::kCallerTransaction) return SchemaHasBatches();
+  SetCurrentStatementStartTimestamp();
+  StartTransactionCommand();
+  const bool has = SchemaHasBatches();
+  CommitTransactionCommand();
+  return has;
 }
 
 }  // namespace
@@ -537,6 +549,9 @@ void RunLeasePass(TxMode mode, CleanupCounts* counts) {
     RunStep(mode, *kind, 0, false, jk::pg::cleanup_batch_size, counts, nullptr,
             &counts->leases_requeued, &counts->leases_failed);
   }
+  // Batches that finished without their hint reaching the worker (a transaction that sent its
+  // events itself, a worker restart, a batch someone held when its hint came).
+  if (HasBatches(mode)) RunBatchFinishStep(mode, counts);
   if (mode == TxMode::kCallerTransaction) SPI_finish();
 }
 
@@ -571,10 +586,14 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between) 
     RunStep(mode, kExpiredExports, TimestampTzGetDatum(cutoffs.export_cutoff), false, size,
             counts, between, &counts->exports_deleted, &unused);
   }
+  const bool batches = HasBatches(mode);
   if (cutoffs.jobs_enabled && !counts->postponed) {
-    RunStep(mode, kExpiredJobs, TimestampTzGetDatum(cutoffs.job_cutoff), false, size, counts,
-            between, &counts->jobs_deleted, &unused);
+    RunStep(mode, batches ? kExpiredBatchedJobs : kExpiredJobs,
+            TimestampTzGetDatum(cutoffs.job_cutoff), false, size, counts, between,
+            &counts->jobs_deleted, &unused);
   }
+  // A finished batch goes with its last job.
+  if (batches && !counts->postponed) RunBatchDeleteStep(mode, counts);
   if (jk::pg::deleted_files_retention_s >= 0 && !counts->postponed) {
     const jk::core::RetentionCutoffs files = jk::core::ComputeCutoffs(
         GetCurrentTimestamp(),

@@ -93,19 +93,28 @@ inline constexpr BatchKind kExpiredExports = {
 // keeps its job, and none can be added once the job is locked (the foreign key check needs a
 // lock that conflicts with ours). So the ON DELETE CASCADE finds nothing to delete whose path
 // would go unrecorded, and never takes an active export. Returns (deleted, 0).
-inline constexpr BatchKind kExpiredJobs = {
-    "jobkeeper: deleting expired jobs", "job",
-    "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
-    "  SELECT j.ctid AS tid, j.id FROM jobkeeper.jobs j"
-    "   WHERE j.finished_at <= $1 AND j.status IN ('completed', 'failed', 'cancelled')"
-    "     AND j.ctid <> ALL ($3)"
-    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
-    "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
-    "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"
-    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
-    "    RETURNING j.id, j.file_path),"
-    " files AS (" JK_RECORD_PATHS("job", "gone") ")"
-    " SELECT count(*), 0::bigint FROM gone"};
+#define JK_EXPIRED_JOBS(name, extra)                                                       \
+  inline constexpr BatchKind name = {                                                      \
+      "jobkeeper: deleting expired jobs", "job",                                           \
+      "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("                          \
+      "  SELECT j.ctid AS tid, j.id FROM jobkeeper.jobs j"                                 \
+      "   WHERE j.finished_at <= $1 AND j.status IN ('completed', 'failed', 'cancelled')"  \
+      "     AND j.ctid <> ALL ($3)" extra                                                  \
+      "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
+      "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",                      \
+      "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"                 \
+      "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
+      "    RETURNING j.id, j.file_path),"                                                  \
+      " files AS (" JK_RECORD_PATHS("job", "gone") ")"                                     \
+      " SELECT count(*), 0::bigint FROM gone"}
+JK_EXPIRED_JOBS(kExpiredJobs, "");
+// With batches (1.1): a job in a batch also waits until each of its batches finished at or
+// before the cutoff, so that a batch's jobs go together, once it is done (SPEC section 10).
+JK_EXPIRED_JOBS(kExpiredBatchedJobs,
+                "     AND (j.batch_ids IS NULL OR NOT EXISTS (SELECT FROM jobkeeper.batches b"
+                "          WHERE b.id = ANY (j.batch_ids)"
+                "            AND (b.finished_at IS NULL OR b.finished_at > $1)))");
+#undef JK_EXPIRED_JOBS
 #undef JK_RECORD_PATHS
 
 // Unclaimed path batches recorded at or before the cutoff (only when

@@ -9,6 +9,7 @@
 #include "pg/events.hpp"
 #include "pg/settings.hpp"
 #include "pg/text.hpp"
+#include "worker/batch_pass.hpp"
 #include "worker/cleanup_pass.hpp"
 #include "worker/cleanup_records.hpp"
 #include "worker/event_ring.hpp"
@@ -78,6 +79,35 @@ void ClearPid() {
 
 int64 Seconds(int s) { return int64{s} * USECS_PER_SEC; }
 
+// Hints beyond this many in one take are left to the lease check's look at every batch.
+constexpr int kMaxBatchHints = 1024;
+
+// Stamps and announces the hinted batches that have finished, in a transaction of their own
+// (its NOTIFYs are sent when it commits). A failure is logged; the lease check finds them.
+void FinishHintedBatches(const pg_uuid_t* hints, int n) {
+  MemoryContext old = CurrentMemoryContext;
+  PG_TRY();
+  {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    SPI_connect();
+    if (jk::worker::SchemaHasBatches()) jk::worker::FinishBatches(hints, n);
+    SPI_finish();
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(old);
+    EmitErrorReport();
+    FlushErrorState();
+    AbortCurrentTransaction();
+  }
+  PG_END_TRY();
+  MemoryContextSwitchTo(old);
+}
+
 // Sends the events that committed transactions left in this database's ring, in one
 // transaction (one take of the notify lock for all of them). A failure (the notification queue
 // full because a listener stopped reading) loses this batch only; it is logged.
@@ -88,6 +118,9 @@ void SendEvents() {
   }
   const uint32 bytes = jk::worker::TakeEvents(my_slot, entries);
   if (bytes == 0) return;
+  // The batches whose last jobs may have finished, checked after the events are sent.
+  static pg_uuid_t hints[kMaxBatchHints];
+  const int hinted = jk::pg::TakeBatchHints(entries, bytes, hints, kMaxBatchHints);
   MemoryContext old = CurrentMemoryContext;
   PG_TRY();
   {
@@ -105,6 +138,7 @@ void SendEvents() {
   }
   PG_END_TRY();
   MemoryContextSwitchTo(old);
+  if (hinted > 0) FinishHintedBatches(hints, hinted);
 }
 
 enum class Installed { kMissing, kOtherVersion, kReady };

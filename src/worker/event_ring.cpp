@@ -34,7 +34,13 @@ bool Serves(const EventRing* r) { return r->dboid == MyDatabaseId && r->latch !=
 }  // namespace
 
 const char* ChannelName(EventChannel channel) {
-  return channel == EventChannel::kJobs ? "jobkeeper_jobs" : "jobkeeper_exports";
+  switch (channel) {
+    case EventChannel::kJobs: return "jobkeeper_jobs";
+    case EventChannel::kExports: return "jobkeeper_exports";
+    case EventChannel::kBatches: break;
+    case EventChannel::kBatchHint: break;
+  }
+  return "jobkeeper_batches";
 }
 
 int ReserveEvents(uint32_t bytes) {

@@ -26,7 +26,9 @@ inline constexpr uint32_t kEventRingShare = kEventRingBytes / 4;
 // transaction of the worker's) to about 100 a second however many commits announce work.
 inline constexpr long kEventGatherMicros = 10 * 1000;
 
-enum class EventChannel : uint8_t { kJobs = 0, kExports = 1 };
+// kBatchHint is no NOTIFY: its payload is the 16 bytes of a batch id whose last job may have
+// finished, for the worker to check and announce on kBatches (worker/batch_pass.hpp).
+enum class EventChannel : uint8_t { kJobs = 0, kExports = 1, kBatches = 2, kBatchHint = 3 };
 const char* ChannelName(EventChannel channel);
 
 struct EventRing {

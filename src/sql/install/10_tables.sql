@@ -36,6 +36,11 @@ CREATE TABLE jobkeeper.jobs (
   updated_at       timestamptz NOT NULL DEFAULT now(),
   started_at       timestamptz,
   finished_at      timestamptz,
+  -- The batches the job is in (SPEC section 10), null for a job in none: the status trigger
+  -- keeps their counts from it, and a job outside batches pays one null test. Written by
+  -- create_batch's functions; held marks a job of a paused batch, kept out of the claims.
+  batch_ids        uuid[],
+  held             boolean NOT NULL DEFAULT false,
   CONSTRAINT jobs_file_hash_unique UNIQUE (file_hash)
 ) WITH (fillfactor = 80,
         autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000,
@@ -43,11 +48,13 @@ CREATE TABLE jobkeeper.jobs (
         autovacuum_vacuum_cost_delay = 0);
 COMMENT ON TABLE jobkeeper.jobs IS 'one uploaded file''s processing; status rules enforced by jobkeeper.status_trigger()';
 
--- claim_jobs without a queue filter: an ordered scan of exactly the claimable rows.
-CREATE INDEX jobs_claim_idx ON jobkeeper.jobs (priority, run_after, created_at)
+-- claim_jobs without a queue filter: an ordered scan of exactly the claimable rows (held =
+-- false: a paused batch's pending jobs are held, in a key range of their own that claims
+-- never read), and the lookups of pending jobs.
+CREATE INDEX jobs_claim_idx ON jobkeeper.jobs (held, priority, run_after, created_at)
   WHERE status = 'pending';
 -- claim_jobs with a queue filter, and queue_stats's pending rows.
-CREATE INDEX jobs_claim_queue_idx ON jobkeeper.jobs (queue, priority, run_after, created_at)
+CREATE INDEX jobs_claim_queue_idx ON jobkeeper.jobs (held, queue, priority, run_after, created_at)
   WHERE status = 'pending';
 -- Retention: finished rows in the order they expire.
 CREATE INDEX jobs_finished_idx ON jobkeeper.jobs (finished_at)

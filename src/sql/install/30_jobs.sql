@@ -20,7 +20,7 @@ CREATE FUNCTION jobkeeper.claim_jobs(
   lease interval DEFAULT '5 minutes')
 RETURNS SETOF jobkeeper.jobs
 LANGUAGE c VOLATILE SECURITY DEFINER
-AS 'MODULE_PATHNAME', 'jobkeeper_claim_jobs';
+AS 'MODULE_PATHNAME', 'jobkeeper_claim_jobs_1_1';
 COMMENT ON FUNCTION jobkeeper.claim_jobs(text, integer, text[], interval) IS
   'leases up to max_jobs runnable pending jobs to worker, by priority, run_after, created_at; never blocks on other claimers';
 

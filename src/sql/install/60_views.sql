@@ -28,25 +28,7 @@ SELECT c.relname AS table_name, m.values[1] AS kind, m.values[2] AS status,
 COMMENT ON VIEW jobkeeper._finished_estimates IS
   'internal: estimated finished rows per table, kind and status, from extended statistics (for queue_stats and export_stats)';
 
-CREATE VIEW jobkeeper.queue_stats AS
-SELECT j.queue, 'pending'::text AS status, count(*) AS jobs,
-       now() - min(j.run_after) FILTER (WHERE j.run_after <= now()) AS oldest_pending_age,
-       0::bigint AS expired_leases, false AS estimated
-  FROM jobkeeper.jobs j
- WHERE j.status = 'pending'
- GROUP BY j.queue
-UNION ALL
-SELECT j.queue, 'processing', count(*), NULL,
-       count(*) FILTER (WHERE j.lease_expires_at < now()), false
-  FROM jobkeeper.jobs j
- WHERE j.status = 'processing'
- GROUP BY j.queue
-UNION ALL
-SELECT f.kind, f.status, f.estimate, NULL, 0, true
-  FROM jobkeeper._finished_estimates f
- WHERE f.table_name = 'jobs';
-COMMENT ON VIEW jobkeeper.queue_stats IS
-  'per queue and status: job count (estimated for finished statuses), how long the longest-waiting runnable job has waited, expired leases';
+-- queue_stats: 62_queue_stats.sql.
 
 CREATE VIEW jobkeeper.export_stats AS
 SELECT e.export_type, 'pending'::text AS status, count(*) AS exports,

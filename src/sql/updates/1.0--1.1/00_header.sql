@@ -1,4 +1,5 @@
--- jobkeeper 1.0 -> 1.1: TTL rules for application tables (SPEC section 11).
+-- jobkeeper 1.0 -> 1.1: batches (SPEC section 10) and TTL rules for application tables
+-- (SPEC section 11).
 -- Assembled by the Makefile from the files of src/sql/updates/1.0--1.1/ in name order; the
 -- parts shared with the install script are links to src/sql/install/, so the two cannot
 -- drift. TAP 013 checks that the updated schema equals a fresh 1.1.

@@ -1,0 +1,279 @@
+-- Batches (SPEC section 10): jobs grouped for their roll-up counts, paused, resumed, cancelled
+-- and retried together. The 1.0 -> 1.1 update runs this file as it is.
+--
+-- A job's batches are its batch_ids column (jobs, 10_tables.sql), which pg_dump keeps with the
+-- job. From it the triggers keep two tables that pg_dump does not keep, since a restore's
+-- COPY of jobs rebuilds them row by row:
+--   batch_jobs    each batch's jobs, for the functions that act on them all;
+--   batch_counts  each batch's counts per status and its progress sum, one row per batch and
+--                 backend (stripe) that changed them, so that concurrent workers of one batch
+--                 never wait on each other's counter rows. A batch's counts are the sums of its
+--                 rows, exact in every snapshot: a job's change and its counts commit together.
+-- An UPDATE of a job is counted by the status trigger (which has both rows at hand), an INSERT
+-- and a DELETE by jobkeeper_batches_insert / _delete, which fire only for jobs in a batch.
+
+CREATE TABLE jobkeeper.batches (
+  id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  name        text NOT NULL
+    CONSTRAINT batches_name_valid CHECK (name <> '' AND char_length(name) <= 255),
+  metadata    jsonb NOT NULL DEFAULT '{}'
+    CONSTRAINT batches_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
+  paused      boolean NOT NULL DEFAULT false,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  -- Set when the database worker (or run_cleanup()) has seen the batch finish and announced it
+  -- on jobkeeper_batches; cleared when a job of it is pending or processing again. Retention
+  -- keeps a batch's jobs until this is older than their cutoff, then the batch goes with them.
+  finished_at timestamptz
+);
+COMMENT ON TABLE jobkeeper.batches IS
+  'groups of jobs with roll-up counts (batch_stats); created by create_batch()';
+SELECT pg_catalog.pg_extension_config_dump('jobkeeper.batches', '');
+
+CREATE TABLE jobkeeper.batch_jobs (
+  batch_id uuid NOT NULL,
+  job_id   uuid NOT NULL,
+  PRIMARY KEY (batch_id, job_id)
+);
+COMMENT ON TABLE jobkeeper.batch_jobs IS
+  'each batch''s jobs, kept by jobkeeper''s triggers from jobs.batch_ids (not dumped: a restore rebuilds it)';
+
+CREATE TABLE jobkeeper.batch_counts (
+  batch_id         uuid NOT NULL,
+  stripe           integer NOT NULL,
+  pending          bigint NOT NULL DEFAULT 0,
+  processing       bigint NOT NULL DEFAULT 0,
+  completed        bigint NOT NULL DEFAULT 0,
+  failed           bigint NOT NULL DEFAULT 0,
+  cancelled        bigint NOT NULL DEFAULT 0,
+  progress_sum     bigint NOT NULL DEFAULT 0,
+  last_finished_at timestamptz,
+  PRIMARY KEY (batch_id, stripe)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE jobkeeper.batch_counts IS
+  'per batch and backend: changes to the batch''s counts, summed by batch_stats (kept by jobkeeper''s triggers; not dumped)';
+
+CREATE FUNCTION jobkeeper.batch_trigger() RETURNS trigger
+  LANGUAGE c
+  AS 'MODULE_PATHNAME', 'jobkeeper_batch_trigger';
+COMMENT ON FUNCTION jobkeeper.batch_trigger() IS
+  'keeps batch_jobs and batch_counts for a job inserted or deleted in a batch';
+CREATE TRIGGER jobkeeper_batches_insert AFTER INSERT ON jobkeeper.jobs
+  FOR EACH ROW WHEN (NEW.batch_ids IS NOT NULL) EXECUTE FUNCTION jobkeeper.batch_trigger();
+CREATE TRIGGER jobkeeper_batches_delete AFTER DELETE ON jobkeeper.jobs
+  FOR EACH ROW WHEN (OLD.batch_ids IS NOT NULL) EXECUTE FUNCTION jobkeeper.batch_trigger();
+
+-- The roll-up: one index scan of batches and one of the batch's counter rows (at most one per
+-- backend that worked on it), whatever the number of its jobs. finished_at is exact too: the
+-- time its last job finished, once none is pending or processing.
+CREATE VIEW jobkeeper.batch_stats AS
+SELECT b.id, b.name, b.paused, s.total, s.pending, s.processing, s.completed, s.failed,
+       s.cancelled,
+       CASE WHEN s.total > 0 THEN round(s.progress_sum::numeric / s.total, 1) END AS progress,
+       b.created_at,
+       CASE WHEN s.total > 0 AND s.pending = 0 AND s.processing = 0 THEN s.last_finished_at END
+         AS finished_at,
+       b.metadata
+  FROM jobkeeper.batches b
+ CROSS JOIN LATERAL (
+   SELECT coalesce(sum(c.pending + c.processing + c.completed + c.failed + c.cancelled), 0)::bigint AS total,
+          coalesce(sum(c.pending), 0)::bigint AS pending,
+          coalesce(sum(c.processing), 0)::bigint AS processing,
+          coalesce(sum(c.completed), 0)::bigint AS completed,
+          coalesce(sum(c.failed), 0)::bigint AS failed,
+          coalesce(sum(c.cancelled), 0)::bigint AS cancelled,
+          coalesce(sum(c.progress_sum), 0) AS progress_sum,
+          max(c.last_finished_at) AS last_finished_at
+     FROM jobkeeper.batch_counts c
+    WHERE c.batch_id = b.id) s;
+COMMENT ON VIEW jobkeeper.batch_stats IS
+  'per batch: total, pending, processing, completed, failed, cancelled jobs, mean progress, created_at, finished_at (exact)';
+
+CREATE FUNCTION jobkeeper.create_batch(name text, metadata jsonb DEFAULT '{}')
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  id uuid;
+BEGIN
+  IF name IS NULL OR name = '' THEN
+    RAISE EXCEPTION 'batch name must not be empty' USING ERRCODE = '22023';
+  ELSIF char_length(name) > 255 THEN
+    RAISE EXCEPTION 'batch name "%..." is % characters long, more than 255', left(name, 40),
+      char_length(name) USING ERRCODE = '22023';
+  ELSIF metadata IS NULL OR jsonb_typeof(metadata) <> 'object' THEN
+    RAISE EXCEPTION 'metadata of batch "%" must be a JSON object, not %', name,
+      coalesce(jsonb_typeof(metadata), 'null') USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO jobkeeper.batches (name, metadata) VALUES (name, metadata) RETURNING batches.id INTO id;
+  RETURN id;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.create_batch(text, jsonb) IS 'creates an empty batch and returns its id';
+
+-- Locks batch `id` in `mode` (share: against its deletion and a pause that would miss the
+-- jobs being added; update: to change it) and returns whether it is paused; P0002 when it
+-- does not exist.
+CREATE FUNCTION jobkeeper._lock_batch(id uuid, exclusive boolean)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  is_paused boolean;
+BEGIN
+  IF exclusive THEN
+    SELECT b.paused INTO is_paused FROM jobkeeper.batches b WHERE b.id = _lock_batch.id FOR NO KEY UPDATE;
+  ELSE
+    SELECT b.paused INTO is_paused FROM jobkeeper.batches b WHERE b.id = _lock_batch.id FOR SHARE;
+  END IF;
+  IF is_paused IS NULL THEN
+    RAISE EXCEPTION 'batch % does not exist', _lock_batch.id USING ERRCODE = 'P0002';
+  END IF;
+  RETURN is_paused;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper._lock_batch(uuid, boolean) IS
+  'internal: locks a batch (exclusive: to change it) and returns paused; P0002 when it does not exist';
+
+CREATE FUNCTION jobkeeper.add_to_batch(batch_id uuid, job_ids uuid[])
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  is_paused boolean := jobkeeper._lock_batch(add_to_batch.batch_id, false);
+  added integer;
+  missing uuid;
+BEGIN
+  IF job_ids IS NULL THEN
+    RETURN 0;
+  ELSIF array_position(job_ids, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'job_ids for batch % must not hold null', add_to_batch.batch_id
+      USING ERRCODE = '22023';
+  END IF;
+  -- The triggers count the jobs into the batch; a paused batch's unfinished jobs are held.
+  UPDATE jobkeeper.jobs j
+     SET batch_ids = coalesce(j.batch_ids, '{}') || add_to_batch.batch_id,
+         held = j.held OR (is_paused AND j.status <> 'completed')
+   WHERE j.id = ANY (job_ids)
+     AND (j.batch_ids IS NULL OR add_to_batch.batch_id <> ALL (j.batch_ids));
+  GET DIAGNOSTICS added = ROW_COUNT;
+  SELECT u.id INTO missing FROM unnest(job_ids) AS u(id)
+   WHERE NOT EXISTS (SELECT FROM jobkeeper.jobs j WHERE j.id = u.id) LIMIT 1;
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'job % does not exist', missing USING ERRCODE = 'P0002',
+      DETAIL = format('No job was added to batch %s.', add_to_batch.batch_id);
+  END IF;
+  RETURN added;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.add_to_batch(uuid, uuid[]) IS
+  'adds jobs to a batch (a job may be in several); returns how many were not in it yet';
+
+CREATE FUNCTION jobkeeper.submit_to_batch(
+  batch_id uuid, file_name text, file_path text, file_hash text DEFAULT NULL,
+  queue text DEFAULT 'default', priority integer DEFAULT 0, run_after timestamptz DEFAULT now(),
+  max_attempts integer DEFAULT 3, metadata jsonb DEFAULT '{}',
+  OUT id uuid, OUT status text, OUT deduplicated boolean)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM jobkeeper._lock_batch(submit_to_batch.batch_id, false);
+  SELECT s.id, s.status, s.deduplicated INTO id, status, deduplicated
+    FROM jobkeeper.submit_job(file_name, file_path, file_hash, queue, priority, run_after,
+                              max_attempts, metadata) s;
+  PERFORM jobkeeper.add_to_batch(submit_to_batch.batch_id, ARRAY[id]);
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.submit_to_batch(uuid, text, text, text, text, integer, timestamptz, integer, jsonb) IS
+  'submit_job into a batch: a file dedup already knows joins the batch as its existing job';
+
+CREATE FUNCTION jobkeeper.pause_batch(batch_id uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM jobkeeper._lock_batch(pause_batch.batch_id, true);
+  UPDATE jobkeeper.batches b SET paused = true WHERE b.id = pause_batch.batch_id;
+  -- Processing and failed jobs are held too, so that they stay out of the claims when they
+  -- come back to pending.
+  UPDATE jobkeeper.jobs j SET held = true
+   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = pause_batch.batch_id)
+     AND NOT j.held AND j.status <> 'completed';
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.pause_batch(uuid) IS
+  'claims skip the batch''s pending jobs until resume_batch (a no-op on a paused batch)';
+
+CREATE FUNCTION jobkeeper.resume_batch(batch_id uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM jobkeeper._lock_batch(resume_batch.batch_id, true);
+  UPDATE jobkeeper.batches b SET paused = false WHERE b.id = resume_batch.batch_id;
+  -- The other batches of these jobs are locked first, so that the next statement's snapshot
+  -- sees a pause of one of them that was under way: its jobs stay held.
+  PERFORM FROM jobkeeper.batches o
+   WHERE o.id IN (SELECT unnest(j.batch_ids) FROM jobkeeper.jobs j
+                   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj
+                                   WHERE bj.batch_id = resume_batch.batch_id) AND j.held)
+     AND o.id <> resume_batch.batch_id
+   ORDER BY o.id FOR SHARE;
+  UPDATE jobkeeper.jobs j SET held = false
+   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = resume_batch.batch_id)
+     AND j.held
+     AND NOT EXISTS (SELECT FROM jobkeeper.batches o
+                      WHERE o.id = ANY (j.batch_ids) AND o.paused AND o.id <> resume_batch.batch_id);
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.resume_batch(uuid) IS
+  'lets claims take the batch''s pending jobs again (those in no other paused batch)';
+
+CREATE FUNCTION jobkeeper.cancel_batch(batch_id uuid)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  cancelled integer;
+BEGIN
+  PERFORM jobkeeper._lock_batch(cancel_batch.batch_id, false);
+  -- As cancel_job, for each pending or processing job of the batch.
+  UPDATE jobkeeper.jobs j SET status = 'cancelled'
+   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = cancel_batch.batch_id)
+     AND j.status IN ('pending', 'processing');
+  GET DIAGNOSTICS cancelled = ROW_COUNT;
+  RETURN cancelled;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.cancel_batch(uuid) IS
+  'cancels the batch''s pending and processing jobs; returns how many';
+
+CREATE FUNCTION jobkeeper.retry_batch(batch_id uuid)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  retried integer;
+BEGIN
+  PERFORM jobkeeper._lock_batch(retry_batch.batch_id, false);
+  -- As retry_job, for each failed or cancelled job of the batch (sql/batches.sql checks that
+  -- the two leave the same row).
+  UPDATE jobkeeper.jobs j
+     SET status = 'pending', attempts = 0, run_after = now(), error_message = NULL,
+         started_at = NULL, locked_by = NULL, lease_expires_at = NULL
+   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = retry_batch.batch_id)
+     AND j.status IN ('failed', 'cancelled');
+  GET DIAGNOSTICS retried = ROW_COUNT;
+  RETURN retried;
+END
+$$;
+COMMENT ON FUNCTION jobkeeper.retry_batch(uuid) IS
+  'puts the batch''s failed and cancelled jobs back to pending, as retry_job; returns how many';

@@ -1,0 +1,1 @@
+../../install/80_batches.sql
