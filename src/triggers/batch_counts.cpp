@@ -348,6 +348,8 @@ void CountBatchChange(Relation jobs, Datum job_id, const BatchSide& before,
   });
 }
 
+void FlushBatchCounts() { Flush(); }
+
 void RegisterBatchCallbacks() {
   RegisterXactCallback(OnTransaction, nullptr);
   RegisterSubXactCallback(OnSubtransaction, nullptr);

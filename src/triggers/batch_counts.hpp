@@ -30,6 +30,10 @@ struct BatchSide {
 void CountBatchChange(Relation jobs, Datum job_id, const BatchSide& before,
                       const BatchSide& after);
 
+// Writes the counts the transaction's changes have left waiting now, at the current nesting
+// level (run_cleanup() before it deletes finished batches, whose counter rows go with them).
+void FlushBatchCounts();
+
 // Registers the transaction callbacks that write the counts before a commit (or PREPARE) and
 // drop them with an aborted (sub)transaction; from _PG_init.
 void RegisterBatchCallbacks();

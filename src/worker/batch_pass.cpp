@@ -4,6 +4,7 @@
 #include "pg/events.hpp"
 #include "pg/saved_plans.hpp"
 #include "pg/settings.hpp"
+#include "triggers/batch_counts.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -149,6 +150,12 @@ long FinishBatches(const pg_uuid_t* ids, int n) {
 
 void RunBatchFinishStep(TxMode mode, CleanupCounts* counts) { RunStep(mode, FinishStep, counts); }
 
-void RunBatchDeleteStep(TxMode mode, CleanupCounts* counts) { RunStep(mode, DeleteStep, counts); }
+void RunBatchDeleteStep(TxMode mode, CleanupCounts* counts) {
+  // run_cleanup() deleted jobs in this transaction: their counts are written first (in the
+  // caller's transaction, not in the step's subtransaction, whose rollback would lose them),
+  // so that the rows the step deletes hold them all.
+  if (mode == TxMode::kCallerTransaction) jk::triggers::FlushBatchCounts();
+  RunStep(mode, DeleteStep, counts);
+}
 
 }  // namespace jk::worker
