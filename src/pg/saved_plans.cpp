@@ -4,6 +4,7 @@
 extern "C" {
 #include "catalog/namespace.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/cost.h"
 #include "utils/memutils.h"
 }
 
@@ -43,6 +44,19 @@ SPIPlanPtr SavedPlan(SPIPlanPtr* cache, const char* sql, int nargs, const Oid* t
   SPI_keepplan(plan);
   *cache = plan;
   return plan;
+}
+
+int ExecuteIndexed(SPIPlanPtr plan, Datum* values, const char* nulls, long limit) {
+  const bool seqscan = enable_seqscan;
+  enable_seqscan = false;  // directly, not through the GUC machinery (see jobs.cpp's claim)
+  int rc;
+  PG_TRY();
+  { rc = SPI_execute_plan(plan, values, nulls, false, limit); }
+  PG_FINALLY();
+  { enable_seqscan = seqscan; }
+  PG_END_TRY();
+  if (rc < 0) elog(ERROR, "jobkeeper: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+  return rc;
 }
 
 }  // namespace jk::pg

@@ -25,4 +25,10 @@ void UnpinSearchPath();
 SPIPlanPtr SavedPlan(SPIPlanPtr* cache, const char* sql, int nargs, const Oid* types,
                      bool generic);
 
+// Runs a saved plan (SPI_execute_plan, not read-only) with sequential scans ruled out while
+// its generic plan may be made: a small table that its updates bloat (batch_counts holds a
+// few rows and many dead versions of them) would otherwise be planned as a scan once and read
+// whole on every call. Raises an error when SPI fails; returns SPI's code.
+int ExecuteIndexed(SPIPlanPtr plan, Datum* values, const char* nulls, long limit);
+
 }  // namespace jk::pg

@@ -68,8 +68,7 @@ constexpr const char* kDeleteEmptySql =
     "SELECT pg_catalog.count(*) FROM gone";
 
 void Execute(SPIPlanPtr plan, Datum* values, const char* nulls) {
-  const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
-  if (rc < 0) elog(ERROR, "jobkeeper: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+  (void)jk::pg::ExecuteIndexed(plan, values, nulls, 0);
 }
 
 // The first column of the first row, as a Datum copied out of SPI's memory; 0 when null.
