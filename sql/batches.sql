@@ -176,6 +176,7 @@ SELECT jobkeeper.complete_job(:'outside');
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
 SELECT name, finished_at IS NOT NULL AS finished FROM jobkeeper.batches ORDER BY name;
 UPDATE jobkeeper.batches SET finished_at = now() - interval '2 days';
+UPDATE jobkeeper.batch_counts SET last_finished_at = now() - interval '2 days';
 UPDATE jobkeeper.jobs SET finished_at = now() - interval '2 days';
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
 SELECT name FROM jobkeeper.batches ORDER BY name;

@@ -26,7 +26,6 @@ BatchDelta DeltaFor(std::optional<BatchedJob> before, std::optional<BatchedJob> 
   const bool was_unfinished = before && !IsFinished(before->status);
   const bool is_unfinished = after && !IsFinished(after->status);
   d.may_finish = !is_unfinished && (was_unfinished || (!before && after));
-  d.reopens = is_unfinished && !was_unfinished;
   return d;
 }
 

@@ -24,13 +24,10 @@ struct BatchDelta {
   // The batch may have just finished (its last unfinished job finished or left, or it gained
   // a finished job): the database worker checks it and announces it once.
   bool may_finish = false;
-  // The batch has an unfinished job again (a finished job went back to pending, or an
-  // unfinished one joined): its finished stamp is cleared.
-  bool reopens = false;
 
   bool IsEmpty() const noexcept {
     return pending == 0 && processing == 0 && completed == 0 && failed == 0 && cancelled == 0 &&
-           progress == 0 && !may_finish && !reopens;
+           progress == 0 && !may_finish;
   }
 };
 

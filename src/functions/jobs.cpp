@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/tupconvert.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -317,8 +318,13 @@ Datum ClaimJobs(FunctionCallInfo fcinfo, bool skip_held) {
   PG_FINALLY();
   { enable_seqscan = seqscan; }
   PG_END_TRY();
+  // The rows as jobkeeper.jobs' row type lays them out: after a downgrade and an update again,
+  // it holds the dropped columns that RETURNING j.* leaves out.
+  TupleConversionMap* map = SPI_processed > 0
+      ? convert_tuples_by_name(SPI_tuptable->tupdesc, rsinfo->setDesc) : nullptr;
   for (uint64 i = 0; i < SPI_processed; i++) {
-    tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+    HeapTuple row = SPI_tuptable->vals[i];
+    tuplestore_puttuple(rsinfo->setResult, map != nullptr ? execute_attr_map_tuple(row, map) : row);
   }
   jk::pg::UnpinSearchPath();
   SPI_finish();

@@ -39,7 +39,7 @@ int reserved_ring = -1;  // the ring that holds room for this transaction's even
 
 // The batches this transaction has hinted at, so that a bulk change of one batch's jobs
 // records one hint (cleared whenever a subtransaction aborts: its hints may be gone).
-constexpr int kHintMemory = 16;
+constexpr int kHintMemory = 256;
 pg_uuid_t hinted[kHintMemory];
 int hinted_count = 0;
 

@@ -18,6 +18,7 @@ DROP FUNCTION jobkeeper.create_batch(text, jsonb);
 DROP VIEW jobkeeper.batch_stats;
 DROP TRIGGER jobkeeper_batches_insert ON jobkeeper.jobs;
 DROP TRIGGER jobkeeper_batches_delete ON jobkeeper.jobs;
+DROP TRIGGER jobkeeper_batches_truncate ON jobkeeper.jobs;
 DROP FUNCTION jobkeeper.batch_trigger();
 DROP TABLE jobkeeper.batch_counts;
 DROP TABLE jobkeeper.batch_jobs;

@@ -70,7 +70,6 @@ struct Pending {
   int64 counters[5];  // pending, processing, completed, failed, cancelled
   int64 progress;
   TimestampTz last_finished;  // 0: none
-  bool reopens;
 };
 
 Pending* pending = nullptr;  // in TopTransactionContext; null when nothing waits
@@ -170,15 +169,6 @@ constexpr const char* kUpdateOneSql =
     "last_finished_at = GREATEST(c.last_finished_at, $9) "
     "WHERE c.batch_id OPERATOR(pg_catalog.=) $1 AND c.stripe OPERATOR(pg_catalog.=) $2";
 
-// A reopened batch loses its finished stamp. Its row is locked even when it has none: the
-// worker stamps a batch only under that lock, with a snapshot taken after it, so a stamp it
-// makes meanwhile is cleared here, and one it makes later sees these counts.
-constexpr const char* kReopenSql =
-    "WITH locked AS (SELECT b.id, b.finished_at FROM jobkeeper.batches b "
-    "WHERE b.id OPERATOR(pg_catalog.=) ANY ($1) ORDER BY b.id FOR NO KEY UPDATE) "
-    "UPDATE jobkeeper.batches b SET finished_at = NULL FROM locked l "
-    "WHERE b.id OPERATOR(pg_catalog.=) l.id AND l.finished_at IS NOT NULL";
-
 constexpr const char* kJoinSql =
     "INSERT INTO jobkeeper.batch_jobs (batch_id, job_id) "
     "SELECT b.b, $2 FROM pg_catalog.unnest($1) AS b(b) ON CONFLICT DO NOTHING";
@@ -189,8 +179,14 @@ constexpr const char* kLeaveSql =
 
 // Writes the waiting counts, one row per batch (the levels summed), and the reopened
 // batches' stamps.
-void Flush() {
+void Flush(bool preparing) {
   if (pending_count == 0) return;
+  // A prepared transaction keeps its row locks until COMMIT PREPARED, maybe for long, and
+  // its backend id goes to the next backend: it writes a row of its own (a negative stripe
+  // from its transaction id) so that it never holds a live backend's.
+  const int32 stripe = preparing
+      ? -1 - static_cast<int32>(GetTopTransactionId() & 0x7fffffff)
+      : static_cast<int32>(MyBackendId);
   const int cap = pending_count;
   auto datums = [&] { return static_cast<Datum*>(palloc(sizeof(Datum) * cap)); };
   Datum* batch = datums();
@@ -198,8 +194,7 @@ void Flush() {
   Datum* progress = datums();
   Datum* finished = datums();
   bool* finished_nulls = static_cast<bool*>(palloc(sizeof(bool) * cap));
-  Datum* reopened = datums();
-  int n = 0, n_reopened = 0;
+  int n = 0;
   for (int i = 0; i < pending_count; i++) {
     const Pending& e = pending[i];
     int at = -1;
@@ -223,20 +218,12 @@ void Flush() {
       finished[at] = TimestampTzGetDatum(e.last_finished);
       finished_nulls[at] = false;
     }
-    if (e.reopens) {
-      bool seen = false;
-      for (int k = 0; k < n_reopened && !seen; k++) {
-        seen = std::memcmp(DatumGetUUIDP(reopened[k]), &e.batch, sizeof e.batch) == 0;
-      }
-      if (!seen) reopened[n_reopened++] = batch[at];
-    }
   }
   const Oid owner = pending_owner;
   Forget();  // an error below aborts the transaction; nothing is written twice
 
   static SPIPlanPtr update_plan = nullptr;
   static SPIPlanPtr counts_plan = nullptr;
-  static SPIPlanPtr reopen_plan = nullptr;
   // Before the commit no statement is running: the write takes a snapshot of its own.
   PushActiveSnapshot(GetTransactionSnapshot());
   AsOwner(owner, [&] {
@@ -247,7 +234,7 @@ void Flush() {
     SPIPlanPtr update = jk::pg::SavedPlan(&update_plan, kUpdateOneSql, 9, one_types, true);
     int missing = 0;
     for (int k = 0; k < n; k++) {
-      Datum args[9] = {batch[k], Int32GetDatum(MyBackendId), counters[0][k], counters[1][k],
+      Datum args[9] = {batch[k], Int32GetDatum(stripe), counters[0][k], counters[1][k],
                        counters[2][k], counters[3][k], counters[4][k], progress[k], finished[k]};
       const char nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
                               finished_nulls[k] ? 'n' : ' ', '\0'};
@@ -268,7 +255,7 @@ void Flush() {
       int lbs[1] = {1};
       Datum args[9] = {
           UuidArray(batch, missing),
-          Int32GetDatum(MyBackendId),
+          Int32GetDatum(stripe),
           Int8Array(counters[0], missing),
           Int8Array(counters[1], missing),
           Int8Array(counters[2], missing),
@@ -280,12 +267,6 @@ void Flush() {
                                              TYPALIGN_DOUBLE))};
       Execute(jk::pg::SavedPlan(&counts_plan, kCountsSql, 9, types, true), args, nullptr);
     }
-    if (n_reopened > 0) {
-      const Oid reopen_types[1] = {UUIDARRAYOID};
-      Datum reopen_args[1] = {UuidArray(reopened, n_reopened)};
-      Execute(jk::pg::SavedPlan(&reopen_plan, kReopenSql, 1, reopen_types, true), reopen_args,
-              nullptr);
-    }
   });
   PopActiveSnapshot();
 }
@@ -293,8 +274,10 @@ void Flush() {
 void OnTransaction(XactEvent event, void*) {
   switch (event) {
     case XACT_EVENT_PRE_COMMIT:
+      Flush(false);
+      return;
     case XACT_EVENT_PRE_PREPARE:
-      Flush();
+      Flush(true);
       return;
     case XACT_EVENT_PARALLEL_PRE_COMMIT:
       return;
@@ -352,7 +335,6 @@ void CountBatchChange(Relation jobs, Datum job_id, const BatchSide& before,
     for (int c = 0; c < 5; c++) e.counters[c] += deltas[c];
     e.progress += d.progress;
     if (in_after && finished_at > e.last_finished) e.last_finished = finished_at;
-    e.reopens = e.reopens || d.reopens;
     if (d.may_finish) jk::pg::RecordBatchHint(&id);
     auto* copy = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
     *copy = id;
@@ -383,7 +365,30 @@ void CountBatchChange(Relation jobs, Datum job_id, const BatchSide& before,
   });
 }
 
-void FlushBatchCounts() { Flush(); }
+void ForgetBatchCounts(const pg_uuid_t* batches, int n) {
+  int kept = 0;
+  for (int i = 0; i < pending_count; i++) {
+    bool gone = false;
+    for (int k = 0; k < n && !gone; k++) {
+      gone = std::memcmp(&pending[i].batch, &batches[k], sizeof batches[k]) == 0;
+    }
+    if (!gone) pending[kept++] = pending[i];
+  }
+  pending_count = kept;
+  last_hit = -1;
+}
+
+void ForgetAllBatchCounts() {
+  pending_count = 0;
+  last_hit = -1;
+}
+
+bool HasWaitingBatchCounts(const pg_uuid_t* batch) {
+  for (int i = 0; i < pending_count; i++) {
+    if (std::memcmp(&pending[i].batch, batch, sizeof *batch) == 0) return true;
+  }
+  return false;
+}
 
 void RegisterBatchCallbacks() {
   RegisterXactCallback(OnTransaction, nullptr);

@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "utils/rel.h"
+#include "utils/uuid.h"
 }
 
 namespace jk::triggers {
@@ -30,9 +31,15 @@ struct BatchSide {
 void CountBatchChange(Relation jobs, Datum job_id, const BatchSide& before,
                       const BatchSide& after);
 
-// Writes the counts the transaction's changes have left waiting now, at the current nesting
-// level (run_cleanup() before it deletes finished batches, whose counter rows go with them).
-void FlushBatchCounts();
+// For run_cleanup(): drops the waiting counts of batches it has just deleted (their rows went
+// with them; written at commit they would come back), or all of them (a TRUNCATE of jobs).
+void ForgetBatchCounts(const pg_uuid_t* batches, int n);
+void ForgetAllBatchCounts();
+
+// True when this transaction has changed batch `batch`'s counts and not yet written them:
+// run_cleanup() then leaves it unannounced (its counts as this transaction reads them are not
+// those it will commit).
+bool HasWaitingBatchCounts(const pg_uuid_t* batch);
 
 // Registers the transaction callbacks that write the counts before a commit (or PREPARE) and
 // drop them with an aborted (sub)transaction; from _PG_init.

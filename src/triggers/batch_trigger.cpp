@@ -1,16 +1,20 @@
 // jobkeeper.batch_trigger(): AFTER INSERT and AFTER DELETE on jobs, for jobs in a batch only
 // (the triggers' WHEN clauses test batch_ids). An inserted job (a direct INSERT, or a
 // restore's COPY, which rebuilds the batches' counts and job lists this way) is counted into
-// its batches, a deleted one out of them. An UPDATE is the status trigger's.
+// its batches, a deleted one out of them; a TRUNCATE empties every batch. An UPDATE is the
+// status trigger's.
 #include <cstring>
 
 #include "pg/entry.hpp"
+#include "pg/saved_plans.hpp"
 #include "triggers/batch_counts.hpp"
 #include "triggers/trigger_rows.hpp"
 
 extern "C" {
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "utils/rel.h"
 }
 
@@ -48,6 +52,25 @@ const Columns& ColumnsFor(FunctionCallInfo fcinfo, Relation rel) {
   return *c;
 }
 
+// A TRUNCATE of jobs: every batch is left without jobs, and the counts this transaction's
+// earlier changes left waiting are for rows that are gone.
+void ForgetEveryBatchJob(Relation jobs) {
+  jk::triggers::ForgetAllBatchCounts();
+  Oid saved_user;
+  int saved_context;
+  GetUserIdAndSecContext(&saved_user, &saved_context);
+  SetUserIdAndSecContext(jobs->rd_rel->relowner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+  jk::pg::PinSearchPath();
+  if (SPI_execute("DELETE FROM jobkeeper.batch_jobs", false, 0) < 0 ||
+      SPI_execute("DELETE FROM jobkeeper.batch_counts", false, 0) < 0) {
+    elog(ERROR, "jobkeeper: emptying the batches' job lists and counts failed");
+  }
+  jk::pg::UnpinSearchPath();
+  SPI_finish();
+  SetUserIdAndSecContext(saved_user, saved_context);
+}
+
 }  // namespace
 
 JK_FUNCTION(jobkeeper_batch_trigger) {
@@ -56,12 +79,16 @@ JK_FUNCTION(jobkeeper_batch_trigger) {
                     errmsg("jobkeeper.batch_trigger() must be called as a trigger")));
   }
   TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) && TRIGGER_FIRED_AFTER(td->tg_event)) {
+    ForgetEveryBatchJob(td->tg_relation);
+    return PointerGetDatum(nullptr);
+  }
   const bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
   if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
       !(insert || TRIGGER_FIRED_BY_DELETE(td->tg_event))) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("jobkeeper.batch_trigger() must run AFTER INSERT OR DELETE FOR EACH "
-                           "ROW")));
+                           "ROW, or AFTER TRUNCATE")));
   }
   const Columns& c = ColumnsFor(fcinfo, td->tg_relation);
   TupleTableSlot* row = td->tg_trigslot;

@@ -5,14 +5,17 @@
 
 #include "worker/cleanup_pass.hpp"
 
+#include "pg/postgres.hpp"
+
 extern "C" {
+#include "datatype/timestamp.h"
 #include "utils/uuid.h"
 }
 
 namespace jk::worker {
 
-// Stamps finished_at of each batch among ids (every unstamped batch when ids is null) whose
-// jobs are all finished, and queues its NOTIFY jobkeeper_batches in the current transaction
+// Stamps finished_at of each batch among ids (every batch when ids is null) whose jobs are all
+// finished, the last of them after its stamp, and queues its NOTIFY jobkeeper_batches in the current transaction
 // (unless jobkeeper.notify is off). Locks the batches first, skipping any that someone holds
 // (a transaction reopening it, or a batch function: the next check takes it), and reads the
 // counts with a snapshot taken after the locks, so a batch is stamped once per finish
@@ -24,9 +27,10 @@ long FinishBatches(const pg_uuid_t* ids, int n);
 bool SchemaHasBatches();
 
 // A pass's batch steps, each run like a batch (its own transaction for the worker, a
-// subtransaction of run_cleanup()'s): every unstamped batch checked, or the finished batches
-// left without jobs deleted. Nothing when the schema has no batches.
+// subtransaction of run_cleanup()'s): every batch checked for a finish to announce, or the
+// finished batches left without jobs (stamped at or before the jobs' retention cutoff)
+// deleted. Nothing when the schema has no batches.
 void RunBatchFinishStep(TxMode mode, CleanupCounts* counts);
-void RunBatchDeleteStep(TxMode mode, CleanupCounts* counts);
+void RunBatchDeleteStep(TxMode mode, CleanupCounts* counts, TimestampTz cutoff);
 
 }  // namespace jk::worker

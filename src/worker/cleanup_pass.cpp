@@ -593,7 +593,9 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between) 
             &counts->jobs_deleted, &unused);
   }
   // A finished batch goes with its last job.
-  if (batches && !counts->postponed) RunBatchDeleteStep(mode, counts);
+  if (batches && cutoffs.jobs_enabled && !counts->postponed) {
+    RunBatchDeleteStep(mode, counts, cutoffs.job_cutoff);
+  }
   if (jk::pg::deleted_files_retention_s >= 0 && !counts->postponed) {
     const jk::core::RetentionCutoffs files = jk::core::ComputeCutoffs(
         GetCurrentTimestamp(),

@@ -108,12 +108,18 @@ inline constexpr BatchKind kExpiredExports = {
       " files AS (" JK_RECORD_PATHS("job", "gone") ")"                                     \
       " SELECT count(*), 0::bigint FROM gone"}
 JK_EXPIRED_JOBS(kExpiredJobs, "");
-// With batches (1.1): a job in a batch also waits until each of its batches finished at or
-// before the cutoff, so that a batch's jobs go together, once it is done (SPEC section 10).
+// With batches (1.1): a job in a batch also waits until each of its batches is done, so that
+// a batch's jobs go together (SPEC section 10): announced as finished at or before the cutoff,
+// and still finished (nothing pending or processing since). The done batches are found once
+// per statement.
 JK_EXPIRED_JOBS(kExpiredBatchedJobs,
-                "     AND (j.batch_ids IS NULL OR NOT EXISTS (SELECT FROM jobkeeper.batches b"
-                "          WHERE b.id = ANY (j.batch_ids)"
-                "            AND (b.finished_at IS NULL OR b.finished_at > $1)))");
+                "     AND (j.batch_ids IS NULL OR j.batch_ids OPERATOR(pg_catalog.<@) ("
+                "          SELECT pg_catalog.array_agg(b.id) FROM jobkeeper.batches b"
+                "           WHERE b.finished_at OPERATOR(pg_catalog.<=) $1"
+                "             AND (SELECT pg_catalog.sum(c.pending) OPERATOR(pg_catalog.=) 0"
+                "                     AND pg_catalog.sum(c.processing) OPERATOR(pg_catalog.=) 0"
+                "                    FROM jobkeeper.batch_counts c"
+                "                   WHERE c.batch_id OPERATOR(pg_catalog.=) b.id)))");
 #undef JK_EXPIRED_JOBS
 #undef JK_RECORD_PATHS
 

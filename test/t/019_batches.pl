@@ -147,6 +147,7 @@ is($node->safe_psql('copy', q{SELECT count(*) FROM jobkeeper.claim_jobs('w', 10)
 $node->safe_psql('app', q{
 	UPDATE jobkeeper.jobs SET finished_at = now() - interval '2 days' WHERE finished_at IS NOT NULL;
 	UPDATE jobkeeper.batches SET finished_at = now() - interval '2 days' WHERE finished_at IS NOT NULL;
+	UPDATE jobkeeper.batch_counts SET last_finished_at = now() - interval '2 days';
 	ALTER DATABASE app SET jobkeeper.job_retention = '1d';
 });
 $node->append_conf('postgresql.conf', "jobkeeper.cleanup_interval = '1s'");

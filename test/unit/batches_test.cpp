@@ -17,10 +17,8 @@ TEST(BatchDelta, JoiningCountsTheJobInItsStatus) {
     EXPECT_EQ(Total(d), 1);
     EXPECT_EQ(CounterOf(d, s), 1) << StatusName(s);
     EXPECT_EQ(d.progress, 40);
-    // A finished job joining may finish the batch (for example its first and only job); an
-    // unfinished one reopens it.
+    // A finished job joining may finish the batch (for example its first and only job).
     EXPECT_EQ(d.may_finish, IsFinished(s)) << StatusName(s);
-    EXPECT_EQ(d.reopens, !IsFinished(s)) << StatusName(s);
   }
 }
 
@@ -32,7 +30,6 @@ TEST(BatchDelta, LeavingUncountsTheJob) {
     EXPECT_EQ(d.progress, -100);
     // The last unfinished job leaving may finish it; a finished one leaving changes nothing.
     EXPECT_EQ(d.may_finish, !IsFinished(s)) << StatusName(s);
-    EXPECT_FALSE(d.reopens);
   }
 }
 
@@ -47,8 +44,6 @@ TEST(BatchDelta, EveryStatusChangeMovesOneJob) {
         EXPECT_EQ(CounterOf(d, to), 1);
       }
       EXPECT_EQ(d.may_finish, !IsFinished(from) && IsFinished(to))
-          << StatusName(from) << " -> " << StatusName(to);
-      EXPECT_EQ(d.reopens, IsFinished(from) && !IsFinished(to))
           << StatusName(from) << " -> " << StatusName(to);
     }
   }

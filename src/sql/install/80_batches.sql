@@ -10,7 +10,8 @@
 --                 never wait on each other's counter rows. A batch's counts are the sums of its
 --                 rows, exact in every snapshot: a job's change and its counts commit together.
 -- An UPDATE of a job is counted by the status trigger (which has both rows at hand), an INSERT
--- and a DELETE by jobkeeper_batches_insert / _delete, which fire only for jobs in a batch.
+-- and a DELETE by jobkeeper_batches_insert / _delete, which fire only for jobs in a batch; a
+-- TRUNCATE of jobs empties both (jobkeeper_batches_truncate).
 
 CREATE TABLE jobkeeper.batches (
   id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -20,9 +21,11 @@ CREATE TABLE jobkeeper.batches (
     CONSTRAINT batches_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
   paused      boolean NOT NULL DEFAULT false,
   created_at  timestamptz NOT NULL DEFAULT now(),
-  -- Set when the database worker (or run_cleanup()) has seen the batch finish and announced it
-  -- on jobkeeper_batches; cleared when a job of it is pending or processing again. Retention
-  -- keeps a batch's jobs until this is older than their cutoff, then the batch goes with them.
+  -- When the batch's last job finished, the last time the database worker (or run_cleanup())
+  -- announced its finish on jobkeeper_batches. A batch reopened since (a retry, a new job)
+  -- keeps it until it finishes again, later: batch_stats.finished_at is the exact one.
+  -- Retention deletes a batch's jobs once this is older than their cutoff and the batch is
+  -- still finished, then the batch with the last of them.
   finished_at timestamptz
 );
 COMMENT ON TABLE jobkeeper.batches IS
@@ -56,11 +59,13 @@ CREATE FUNCTION jobkeeper.batch_trigger() RETURNS trigger
   LANGUAGE c
   AS 'MODULE_PATHNAME', 'jobkeeper_batch_trigger';
 COMMENT ON FUNCTION jobkeeper.batch_trigger() IS
-  'keeps batch_jobs and batch_counts for a job inserted or deleted in a batch';
+  'keeps batch_jobs and batch_counts for a job inserted or deleted in a batch, and empties them when jobs is truncated';
 CREATE TRIGGER jobkeeper_batches_insert AFTER INSERT ON jobkeeper.jobs
   FOR EACH ROW WHEN (NEW.batch_ids IS NOT NULL) EXECUTE FUNCTION jobkeeper.batch_trigger();
 CREATE TRIGGER jobkeeper_batches_delete AFTER DELETE ON jobkeeper.jobs
   FOR EACH ROW WHEN (OLD.batch_ids IS NOT NULL) EXECUTE FUNCTION jobkeeper.batch_trigger();
+CREATE TRIGGER jobkeeper_batches_truncate AFTER TRUNCATE ON jobkeeper.jobs
+  FOR EACH STATEMENT EXECUTE FUNCTION jobkeeper.batch_trigger();
 
 -- The roll-up: one index scan of batches and one of the batch's counter rows (at most one per
 -- backend that worked on it), whatever the number of its jobs. finished_at is exact too: the
@@ -201,9 +206,13 @@ BEGIN
   UPDATE jobkeeper.batches b SET paused = true WHERE b.id = pause_batch.batch_id;
   -- Processing and failed jobs are held too, so that they stay out of the claims when they
   -- come back to pending.
+  WITH locked AS (
+    SELECT j.id FROM jobkeeper.jobs j
+     WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = pause_batch.batch_id)
+       AND NOT j.held AND j.status <> 'completed'
+     ORDER BY j.id FOR NO KEY UPDATE)
   UPDATE jobkeeper.jobs j SET held = true
-   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = pause_batch.batch_id)
-     AND NOT j.held AND j.status <> 'completed';
+   WHERE j.id = ANY (ARRAY(SELECT l.id FROM locked l)) AND NOT j.held AND j.status <> 'completed';
 END
 $$;
 COMMENT ON FUNCTION jobkeeper.pause_batch(uuid) IS
@@ -225,9 +234,13 @@ BEGIN
                                    WHERE bj.batch_id = resume_batch.batch_id) AND j.held)
      AND o.id <> resume_batch.batch_id
    ORDER BY o.id FOR SHARE;
+  WITH locked AS (
+    SELECT j.id FROM jobkeeper.jobs j
+     WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = resume_batch.batch_id)
+       AND j.held
+     ORDER BY j.id FOR NO KEY UPDATE)
   UPDATE jobkeeper.jobs j SET held = false
-   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = resume_batch.batch_id)
-     AND j.held
+   WHERE j.id = ANY (ARRAY(SELECT l.id FROM locked l)) AND j.held
      AND NOT EXISTS (SELECT FROM jobkeeper.batches o
                       WHERE o.id = ANY (j.batch_ids) AND o.paused AND o.id <> resume_batch.batch_id);
 END
@@ -244,10 +257,16 @@ DECLARE
   cancelled integer;
 BEGIN
   PERFORM jobkeeper._lock_batch(cancel_batch.batch_id, false);
-  -- As cancel_job, for each pending or processing job of the batch.
+  -- As cancel_job, for each pending or processing job of the batch. Rows are locked in id
+  -- order, as complete_jobs and the other batch functions lock them, so that two of them
+  -- never wait on each other.
+  WITH locked AS (
+    SELECT j.id FROM jobkeeper.jobs j
+     WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = cancel_batch.batch_id)
+       AND j.status IN ('pending', 'processing')
+     ORDER BY j.id FOR NO KEY UPDATE)
   UPDATE jobkeeper.jobs j SET status = 'cancelled'
-   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = cancel_batch.batch_id)
-     AND j.status IN ('pending', 'processing');
+   WHERE j.id = ANY (ARRAY(SELECT l.id FROM locked l)) AND j.status IN ('pending', 'processing');
   GET DIAGNOSTICS cancelled = ROW_COUNT;
   RETURN cancelled;
 END
@@ -266,11 +285,15 @@ BEGIN
   PERFORM jobkeeper._lock_batch(retry_batch.batch_id, false);
   -- As retry_job, for each failed or cancelled job of the batch (sql/batches.sql checks that
   -- the two leave the same row).
+  WITH locked AS (
+    SELECT j.id FROM jobkeeper.jobs j
+     WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = retry_batch.batch_id)
+       AND j.status IN ('failed', 'cancelled')
+     ORDER BY j.id FOR NO KEY UPDATE)
   UPDATE jobkeeper.jobs j
      SET status = 'pending', attempts = 0, run_after = now(), error_message = NULL,
          started_at = NULL, locked_by = NULL, lease_expires_at = NULL
-   WHERE j.id IN (SELECT bj.job_id FROM jobkeeper.batch_jobs bj WHERE bj.batch_id = retry_batch.batch_id)
-     AND j.status IN ('failed', 'cancelled');
+   WHERE j.id = ANY (ARRAY(SELECT l.id FROM locked l)) AND j.status IN ('failed', 'cancelled');
   GET DIAGNOSTICS retried = ROW_COUNT;
   RETURN retried;
 END
