@@ -134,6 +134,29 @@ SELECT source, ttl_rows_deleted FROM jobkeeper.cleanup_runs WHERE source = 'work
 ALTER SYSTEM RESET jobkeeper.ttl_interval;
 SELECT pg_reload_conf();
 
+\echo '== batches: an upload of four files as one batch, paused, resumed, finishing'
+LISTEN jobkeeper_batches;
+SELECT jobkeeper.create_batch('upload 17', '{"user": "ana"}') AS batch \gset
+SELECT s.id, s.status, s.deduplicated
+  FROM generate_series(1, 4) g,
+       jobkeeper.submit_to_batch(:'batch', 'take' || g || '.wav', '/up/take' || g || '.wav',
+                                 jobkeeper.sha256_hex('take' || g), 'uploads') s;
+SELECT total, pending, processing, completed, progress FROM jobkeeper.batch_stats WHERE id = :'batch';
+\echo '-- paused: claims skip its jobs, which stay pending'
+SELECT jobkeeper.pause_batch(:'batch');
+SELECT count(*) AS claimed_while_paused FROM jobkeeper.claim_jobs('demo-worker', 10, ARRAY['uploads']);
+SELECT jobkeeper.resume_batch(:'batch');
+SELECT count(*) AS claimed FROM jobkeeper.claim_jobs('demo-worker', 10, ARRAY['uploads']);
+SELECT jobkeeper.set_job_progress(id, 50) FROM jobkeeper.jobs WHERE :'batch' = ANY (batch_ids) AND status = 'processing';
+SELECT total, pending, processing, completed, progress FROM jobkeeper.batch_stats WHERE id = :'batch';
+\echo '-- three complete, one fails for good; the worker announces the finished batch once'
+SELECT jobkeeper.complete_jobs(ARRAY(SELECT id FROM jobkeeper.jobs WHERE :'batch' = ANY (batch_ids) ORDER BY file_name LIMIT 3));
+SELECT jobkeeper.fail_job(id, 'unreadable file', retry => false)
+  FROM jobkeeper.jobs WHERE :'batch' = ANY (batch_ids) AND status = 'processing';
+SELECT pg_temp.wait_for($$SELECT finished_at IS NOT NULL FROM jobkeeper.batches WHERE name = 'upload 17'$$, 30) AS announced;
+SELECT total, completed, failed, progress, finished_at IS NOT NULL AS finished FROM jobkeeper.batch_stats WHERE id = :'batch';
+UNLISTEN jobkeeper_batches;
+
 \echo '== monitoring: exact counts of active work, estimates (from ANALYZE) of finished work'
 ANALYZE jobkeeper.jobs, jobkeeper.export_jobs;
 SELECT queue, status, jobs, estimated, expired_leases FROM jobkeeper.queue_stats ORDER BY queue, status;

@@ -55,9 +55,10 @@ constexpr const char* kStampSql =
     "AND n.completed OPERATOR(pg_catalog.+) n.failed OPERATOR(pg_catalog.+) n.cancelled "
     "OPERATOR(pg_catalog.>) 0 AND (b.finished_at IS NULL OR b.finished_at "
     "OPERATOR(pg_catalog.<) n.last_finished_at) "
-    "RETURNING pg_catalog.json_build_object('id', b.id, 'status', 'finished', 'total', "
-    "n.completed OPERATOR(pg_catalog.+) n.failed OPERATOR(pg_catalog.+) n.cancelled, "
-    "'completed', n.completed, 'failed', n.failed, 'cancelled', n.cancelled)::text";
+    "RETURNING pg_catalog.format('{\"id\": \"%s\", \"status\": \"finished\", \"total\": %s, "
+    "\"completed\": %s, \"failed\": %s, \"cancelled\": %s}', b.id, n.completed "
+    "OPERATOR(pg_catalog.+) n.failed OPERATOR(pg_catalog.+) n.cancelled, n.completed, n.failed, "
+    "n.cancelled)";
 
 // Finished batches whose jobs are all gone, stamped at or before the jobs' retention cutoff
 // (their jobs went by retention; a batch that a restore has loaded before its jobs is newer),

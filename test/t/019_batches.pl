@@ -67,7 +67,7 @@ my @events = batch_events($listener, 10, 1);
 my $latency = tv_interval($committed);
 @events = (@events, batch_events($listener, 3));
 is(scalar(@events), 1, 'the batch is announced exactly once');
-like($events[0][0] // '', qr/"id" : "$batch", "status" : "finished", "total" : 4, "completed" : 3, "failed" : 1, "cancelled" : 0/,
+like($events[0][0] // "", qr/"id": "$batch", "status": "finished", "total": 4, "completed": 3, "failed": 1, "cancelled": 0/,
 	'its payload names the batch and its counts');
 is($events[0][1] // 0, $worker_pid, 'the worker sent it');
 cmp_ok($latency, '<', 5, sprintf('it came %.0f ms after the commits (the lease check is an hour away)', $latency * 1000));
@@ -102,7 +102,7 @@ for my $pair (@ids)
 @events = batch_events($listener, 10, 5);
 @events = (@events, batch_events($listener, 2));
 my %per_batch;
-$per_batch{$_}++ for map { $_->[0] =~ /"id" : "([^"]+)"/ ? $1 : 'none' } @events;
+$per_batch{$_}++ for map { $_->[0] =~ /"id": "([^"]+)"/ ? $1 : 'none' } @events;
 is(join(',', map { $per_batch{$_} // 0 } @batches), '1,1,1,1,1', 'each of 5 batches is announced once');
 $s1->quit;
 $s2->quit;
