@@ -74,6 +74,20 @@ SELECT count(*) >= 0 AS reads_worker_status FROM jobkeeper.worker_status;
 SELECT column_name FROM jobkeeper.add_ttl_rule('public.hijack_codes', 'created_at', '1 minute', 2);
 SELECT rows_deleted, error FROM jobkeeper.run_ttl();
 SELECT jobkeeper.drop_ttl_rule('public.hijack_codes');
+-- Batches: every function, the roll-up, a finish announced by run_cleanup(), the counts
+-- written at commit.
+SELECT jobkeeper.create_batch('hijack') AS batch \gset
+SELECT status FROM jobkeeper.submit_to_batch(:'batch', 'd.mp3', '/d');
+SELECT id AS other FROM jobkeeper.submit_job('e.mp3', '/e') \gset
+SELECT jobkeeper.add_to_batch(:'batch', ARRAY[:'other']::uuid[]);
+SELECT jobkeeper.pause_batch(:'batch');
+SELECT jobkeeper.resume_batch(:'batch');
+SELECT jobkeeper.cancel_batch(:'batch');
+SELECT jobkeeper.retry_batch(:'batch');
+SELECT jobkeeper.cancel_batch(:'batch');
+SELECT total, cancelled, finished_at IS NOT NULL AS finished FROM jobkeeper.batch_stats;
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+SELECT count(*) AS batches_left FROM jobkeeper.batches;
 -- Direct writes and a COPY, which the C trigger handles with the writer's search_path.
 INSERT INTO jobkeeper.jobs (id, file_name, file_path, status)
 VALUES ('00000000-0000-0000-0000-0000000000c1', 'c.mp3', '/c', 'completed');
