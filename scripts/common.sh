@@ -7,7 +7,7 @@ JK_PACKAGES=(
   "postgresql-$JK_PG_MAJOR" "postgresql-server-dev-$JK_PG_MAJOR" postgresql-contrib
   libipc-run-perl build-essential g++ make cmake libgtest-dev libssl-dev
   "postgresql-$JK_PG_MAJOR-plpgsql-check" prometheus-postgres-exporter
-  python3-psycopg python3-asyncpg pgbouncer
+  python3-psycopg python3-asyncpg pgbouncer openjdk-17-jdk-headless libpostgresql-jdbc-java
 )
 
 jk_log() { printf '==> %s\n' "$*"; }

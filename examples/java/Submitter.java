@@ -32,10 +32,21 @@ public final class Submitter {
     return HexFormat.of().formatHex(digest.digest());
   }
 
-  /** Adds prepareThreshold=0 to a JDBC URL (see Worker.pooled). */
+  /**
+   * Returns a JDBC URL for a transaction pooler: no named server-side prepared statements
+   * (prepareThreshold=0) and no SET after connecting (assumeMinServerVersion=9.0); see
+   * Worker.pooled.
+   */
   static String pooled(String url) {
-    if (url.contains("prepareThreshold=")) return url;
-    return url + (url.contains("?") ? "&" : "?") + "prepareThreshold=0";
+    if (!url.contains("prepareThreshold=")) url = withParameter(url, "prepareThreshold=0");
+    if (!url.contains("assumeMinServerVersion=")) {
+      url = withParameter(url, "assumeMinServerVersion=9.0");
+    }
+    return url;
+  }
+
+  static String withParameter(String url, String parameter) {
+    return url + (url.contains("?") ? "&" : "?") + parameter;
   }
 
   static void usage(String error) {

@@ -7,7 +7,8 @@
 // connection of their own, reports progress, and completes the job or fails it with the error
 // (jobkeeper retries it with backoff until max_attempts). Every call is one statement that
 // leaves no session state, so the main connection may go through a pooler, if the driver sends
-// no named prepared statements: prepareThreshold=0 in the URL (--pooler adds it).
+// no named prepared statements: prepareThreshold=0 in the URL (--pooler adds it, and
+// assumeMinServerVersion=9.0, so that the driver runs no SET either).
 //
 // Build: javac -cp /usr/share/java/postgresql.jar -d classes Worker.java Submitter.java
 // Run:   java -cp classes:/usr/share/java/postgresql.jar Worker \
@@ -131,13 +132,23 @@ public final class Worker {
   }
 
   /**
-   * Adds prepareThreshold=0 to a JDBC URL: pgJDBC then sends every statement unnamed, never a
-   * server-side prepared statement ("S_1") that a transaction pooler would leave behind on one
-   * server connection and look for on another.
+   * Returns a JDBC URL for a transaction pooler. prepareThreshold=0: pgJDBC then sends every
+   * statement unnamed, never a server-side prepared statement ("S_1") that the pooler would
+   * leave behind on one server connection and look for on another. assumeMinServerVersion=9.0:
+   * pgJDBC then sends extra_float_digits and application_name in the startup packet instead
+   * of SET statements after connecting, which would leave extra_float_digits changed on
+   * whichever server connection ran them.
    */
   static String pooled(String url) {
-    if (url.contains("prepareThreshold=")) return url;
-    return url + (url.contains("?") ? "&" : "?") + "prepareThreshold=0";
+    if (!url.contains("prepareThreshold=")) url = withParameter(url, "prepareThreshold=0");
+    if (!url.contains("assumeMinServerVersion=")) {
+      url = withParameter(url, "assumeMinServerVersion=9.0");
+    }
+    return url;
+  }
+
+  static String withParameter(String url, String parameter) {
+    return url + (url.contains("?") ? "&" : "?") + parameter;
   }
 
   static void usage(String error) {
