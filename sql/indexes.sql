@@ -30,9 +30,10 @@ SELECT j.id FROM jobkeeper.jobs j
  ORDER BY j.priority, j.run_after, j.created_at LIMIT 10 FOR UPDATE SKIP LOCKED;
 -- dedup lookup
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE file_hash = md5('1') || md5('-1');
--- retention
+-- retention (of the jobs outside batches: a batch's are found through batch_jobs)
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs
- WHERE finished_at < now() - interval '12 hours' AND status IN ('completed', 'failed', 'cancelled');
+ WHERE finished_at < now() - interval '12 hours' AND status IN ('completed', 'failed', 'cancelled')
+   AND batch_ids IS NULL;
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs
  WHERE finished_at < now() - interval '24 hours' AND status IN ('completed', 'failed', 'cancelled');
 -- lease reaper
@@ -44,7 +45,7 @@ EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'processing';
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'failed';
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'cancelled';
 SET enable_seqscan = off;  -- most rows are completed: a scan is right, but any index will do
-EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'completed';
+EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE status = 'completed' AND batch_ids IS NULL;
 RESET enable_seqscan;
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.jobs WHERE created_at < now() - interval '1 day';
 EXPLAIN (COSTS OFF) SELECT id FROM jobkeeper.export_jobs WHERE job_id = '00000000-0000-0000-0000-000000000001';

@@ -24,7 +24,8 @@ DROP TABLE jobkeeper.batch_counts;
 DROP TABLE jobkeeper.batch_jobs;
 ALTER EXTENSION jobkeeper DROP TABLE jobkeeper.batches;
 DROP TABLE jobkeeper.batches;
--- 1.0's claim_jobs, queue_stats and claim indexes (dropping held drops the 1.1 ones).
+-- 1.0's claim_jobs, queue_stats, claim and retention indexes (dropping the columns drops the
+-- 1.1 ones).
 CREATE OR REPLACE FUNCTION jobkeeper.claim_jobs(
   worker text, max_jobs integer DEFAULT 1, queues text[] DEFAULT NULL,
   lease interval DEFAULT '5 minutes')
@@ -51,6 +52,8 @@ SELECT f.kind, f.status, f.estimate, NULL, 0, true
 COMMENT ON VIEW jobkeeper.queue_stats IS
   'per queue and status: job count (estimated for finished statuses), how long the longest-waiting runnable job has waited, expired leases';
 ALTER TABLE jobkeeper.jobs DROP COLUMN held, DROP COLUMN batch_ids;
+CREATE INDEX jobs_finished_idx ON jobkeeper.jobs (finished_at)
+  WHERE status IN ('completed', 'failed', 'cancelled');
 CREATE INDEX jobs_claim_idx ON jobkeeper.jobs (priority, run_after, created_at)
   WHERE status = 'pending';
 -- claim_jobs with a queue filter, and queue_stats's pending rows.

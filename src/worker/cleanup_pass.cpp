@@ -588,9 +588,14 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between) 
   }
   const bool batches = HasBatches(mode);
   if (cutoffs.jobs_enabled && !counts->postponed) {
-    RunStep(mode, batches ? kExpiredBatchedJobs : kExpiredJobs,
-            TimestampTzGetDatum(cutoffs.job_cutoff), false, size, counts, between,
-            &counts->jobs_deleted, &unused);
+    // With batches, the jobs outside them and the jobs of done batches, each by its own path.
+    const BatchKind* const with_batches[] = {&kExpiredLooseJobs, &kExpiredBatchJobs, nullptr};
+    const BatchKind* const without[] = {&kExpiredJobs, nullptr};
+    for (const BatchKind* const* kind = batches ? with_batches : without; *kind != nullptr;
+         kind++) {
+      RunStep(mode, **kind, TimestampTzGetDatum(cutoffs.job_cutoff), false, size, counts,
+              between, &counts->jobs_deleted, &unused);
+    }
   }
   // A finished batch goes with its last job.
   if (batches && cutoffs.jobs_enabled && !counts->postponed) {

@@ -102,24 +102,45 @@ inline constexpr BatchKind kExpiredExports = {
       "     AND j.ctid <> ALL ($3)" extra                                                  \
       "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
       "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",                      \
-      "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"                 \
-      "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
-      "    RETURNING j.id, j.file_path),"                                                  \
-      " files AS (" JK_RECORD_PATHS("job", "gone") ")"                                     \
-      " SELECT count(*), 0::bigint FROM gone"}
+      JK_DELETE_LOCKED_JOBS}
+#define JK_DELETE_LOCKED_JOBS                                                               \
+  "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"                      \
+  "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
+  "    RETURNING j.id, j.file_path),"                                                       \
+  " files AS (" JK_RECORD_PATHS("job", "gone") ")"                                          \
+  " SELECT count(*), 0::bigint FROM gone"
 JK_EXPIRED_JOBS(kExpiredJobs, "");
-// With batches (1.1): a job in a batch also waits until each of its batches is done, so that
-// a batch's jobs go together (SPEC section 10): announced as finished at or before the cutoff,
-// and still finished (nothing pending or processing since). The done batches are found once
+// With batches (1.1), jobs outside batches, through jobs_finished_idx, which holds only them.
+JK_EXPIRED_JOBS(kExpiredLooseJobs, "     AND j.batch_ids IS NULL");
+#undef JK_EXPIRED_JOBS
+
+// And the jobs of batches that are done (SPEC section 10): announced as finished at or before
+// the cutoff and still finished (nothing pending or processing since). They are found through
+// batch_jobs, so the finished jobs of a batch still open are never read; a job goes once every
+// batch it is in is done, so that a batch's jobs go together. The done batches are found once
 // per statement.
-JK_EXPIRED_JOBS(kExpiredBatchedJobs,
-                "     AND (j.batch_ids IS NULL OR j.batch_ids OPERATOR(pg_catalog.<@) ("
-                "          SELECT pg_catalog.array_agg(b.id) FROM jobkeeper.batches b"
-                "           WHERE b.finished_at OPERATOR(pg_catalog.<=) $1"
-                "             AND (SELECT pg_catalog.sum(c.pending) OPERATOR(pg_catalog.=) 0"
-                "                     AND pg_catalog.sum(c.processing) OPERATOR(pg_catalog.=) 0"
-                "                    FROM jobkeeper.batch_counts c"
-                "                   WHERE c.batch_id OPERATOR(pg_catalog.=) b.id)))");
+#define JK_DONE_BATCHES                                                                     \
+  "(SELECT pg_catalog.array_agg(b.id) FROM jobkeeper.batches b"                             \
+  "   WHERE b.finished_at OPERATOR(pg_catalog.<=) $1"                                        \
+  "     AND (SELECT pg_catalog.sum(c.pending) OPERATOR(pg_catalog.=) 0"                      \
+  "             AND pg_catalog.sum(c.processing) OPERATOR(pg_catalog.=) 0"                   \
+  "            FROM jobkeeper.batch_counts c WHERE c.batch_id OPERATOR(pg_catalog.=) b.id))"
+inline constexpr BatchKind kExpiredBatchJobs = {
+    "jobkeeper: deleting the jobs of finished batches", "job",
+    "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
+    "  SELECT j.ctid AS tid, j.id FROM jobkeeper.batch_jobs bj"
+    "    JOIN jobkeeper.jobs j ON j.id OPERATOR(pg_catalog.=) bj.job_id"
+    "   WHERE bj.batch_id OPERATOR(pg_catalog.=) ANY (" JK_DONE_BATCHES "::pg_catalog.uuid[])"
+    "     AND j.finished_at OPERATOR(pg_catalog.<=) $1"
+    "     AND j.status IN ('completed', 'failed', 'cancelled')"
+    "     AND j.ctid OPERATOR(pg_catalog.<>) ALL ($3)"
+    "     AND j.batch_ids OPERATOR(pg_catalog.<@) " JK_DONE_BATCHES
+    "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e"
+    "                      WHERE e.job_id OPERATOR(pg_catalog.=) j.id OFFSET 0)"
+    "   LIMIT $2 FOR UPDATE OF j SKIP LOCKED) v",
+    JK_DELETE_LOCKED_JOBS};
+#undef JK_DONE_BATCHES
+#undef JK_DELETE_LOCKED_JOBS
 #undef JK_EXPIRED_JOBS
 #undef JK_RECORD_PATHS
 

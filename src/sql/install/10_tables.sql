@@ -56,9 +56,11 @@ CREATE INDEX jobs_claim_idx ON jobkeeper.jobs (held, priority, run_after, create
 -- claim_jobs with a queue filter, and queue_stats's pending rows.
 CREATE INDEX jobs_claim_queue_idx ON jobkeeper.jobs (held, queue, priority, run_after, created_at)
   WHERE status = 'pending';
--- Retention: finished rows in the order they expire.
+-- Retention: finished rows outside batches in the order they expire. A batch's jobs are found
+-- through batch_jobs once the batch is done: the finished jobs of a batch still open never
+-- stand in the way of the others (SPEC section 10).
 CREATE INDEX jobs_finished_idx ON jobkeeper.jobs (finished_at)
-  WHERE status IN ('completed', 'failed', 'cancelled');
+  WHERE status IN ('completed', 'failed', 'cancelled') AND batch_ids IS NULL;
 -- Lease reaper: processing rows by lease end; the queue for queue_stats, read from the index.
 CREATE INDEX jobs_lease_idx ON jobkeeper.jobs (lease_expires_at) INCLUDE (queue)
   WHERE status = 'processing';
