@@ -82,19 +82,16 @@ int64 Seconds(int s) { return int64{s} * USECS_PER_SEC; }
 // Hints beyond this many in one take are left to the lease check's look at every batch.
 constexpr int kMaxBatchHints = 1024;
 
-// Stamps and announces the hinted batches that have finished, in a transaction of their own
-// (its NOTIFYs are sent when it commits). A failure is logged; the lease check finds them.
-void FinishHintedBatches(const pg_uuid_t* hints, int n) {
+// Runs body() in a transaction of its own; an error is logged and rolled back, and the worker
+// carries on.
+template <typename Body>
+void InOwnTransaction(Body body) {
   MemoryContext old = CurrentMemoryContext;
   PG_TRY();
   {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    SPI_connect();
-    if (jk::worker::SchemaHasBatches()) jk::worker::FinishBatches(hints, n);
-    SPI_finish();
-    PopActiveSnapshot();
+    body();
     CommitTransactionCommand();
   }
   PG_CATCH();
@@ -110,7 +107,10 @@ void FinishHintedBatches(const pg_uuid_t* hints, int n) {
 
 // Sends the events that committed transactions left in this database's ring, in one
 // transaction (one take of the notify lock for all of them). A failure (the notification queue
-// full because a listener stopped reading) loses this batch only; it is logged.
+// full because a listener stopped reading) loses this batch only; it is logged. Then the
+// hinted batches that have finished are stamped and announced, in a transaction of their own
+// (its NOTIFYs are sent when it commits); a failure there is logged, and the lease check
+// finds them.
 void SendEvents() {
   static char* entries = nullptr;
   if (entries == nullptr) {
@@ -118,27 +118,17 @@ void SendEvents() {
   }
   const uint32 bytes = jk::worker::TakeEvents(my_slot, entries);
   if (bytes == 0) return;
-  // The batches whose last jobs may have finished, checked after the events are sent.
   static pg_uuid_t hints[kMaxBatchHints];
   const int hinted = jk::pg::TakeBatchHints(entries, bytes, hints, kMaxBatchHints);
-  MemoryContext old = CurrentMemoryContext;
-  PG_TRY();
-  {
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    jk::pg::NotifyEntries(entries, bytes);
-    CommitTransactionCommand();
-  }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(old);
-    EmitErrorReport();
-    FlushErrorState();
-    AbortCurrentTransaction();
-  }
-  PG_END_TRY();
-  MemoryContextSwitchTo(old);
-  if (hinted > 0) FinishHintedBatches(hints, hinted);
+  InOwnTransaction([&] { jk::pg::NotifyEntries(entries, bytes); });
+  if (hinted == 0) return;
+  InOwnTransaction([&] {
+    PushActiveSnapshot(GetTransactionSnapshot());
+    SPI_connect();
+    if (jk::worker::SchemaHasBatches()) jk::worker::FinishBatches(hints, hinted);
+    SPI_finish();
+    PopActiveSnapshot();
+  });
 }
 
 enum class Installed { kMissing, kOtherVersion, kReady };
