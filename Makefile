@@ -12,7 +12,8 @@ OBJS        = $(SOURCES:.cpp=.o)
 # downgrade scripts (jobkeeper--A--B.sql) live in src/sql/ as they are.
 # A version not yet frozen there is in development (META.json says "testing"): its update
 # script is assembled from src/sql/updates/A--B/ in name order, whose parts shared with the
-# install script are links into src/sql/install/, and it is frozen with the release.
+# install script are links into src/sql/install/, and its downgrade script from
+# src/sql/updates/B--A/; both are frozen into src/sql/ with the release.
 INSTALL_PARTS = $(sort $(wildcard src/sql/install/*.sql))
 UPDATES_built = $(patsubst src/sql/updates/%,jobkeeper--%.sql,$(wildcard src/sql/updates/*--*))
 DATA_built  = jobkeeper--$(EXTVERSION).sql $(UPDATES_built)

@@ -7,6 +7,7 @@
 #include "triggers/batch_counts.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "commands/async.h"
@@ -141,6 +142,15 @@ void RunStep(TxMode mode, void (*body)(void*), void* arg, CleanupCounts* counts)
 bool SchemaHasBatches() {
   const Oid schema = get_namespace_oid("jobkeeper", true);
   return OidIsValid(schema) && OidIsValid(get_relname_relid("batch_counts", schema));
+}
+
+bool SchemaHasBatches(TxMode mode) {
+  if (mode == TxMode::kCallerTransaction) return SchemaHasBatches();
+  SetCurrentStatementStartTimestamp();
+  StartTransactionCommand();
+  const bool has = SchemaHasBatches();
+  CommitTransactionCommand();
+  return has;
 }
 
 long FinishBatches(const pg_uuid_t* ids, int n) {

@@ -23,8 +23,10 @@ namespace jk::worker {
 // many it announced.
 long FinishBatches(const pg_uuid_t* ids, int n);
 
-// True when the installed schema has batches (1.1 and later); in a transaction.
+// True when the installed schema has batches (1.1 and later); in a transaction, or for the
+// worker (kTransactionPerBatch) in a short one of its own.
 bool SchemaHasBatches();
+bool SchemaHasBatches(TxMode mode);
 
 // A pass's batch steps, each run like a batch (its own transaction for the worker, a
 // subtransaction of run_cleanup()'s): every batch checked for a finish to announce, or the

@@ -2,7 +2,6 @@
 // batch, a failing batch is redone row by row so that the rows that fail are skipped, and
 // every step ends, however its batches go.
 #include "worker/cleanup_pass.hpp"
-#include "worker/batch_pass.hpp"
 
 #include <algorithm>
 
@@ -11,7 +10,9 @@
 #include "pg/postgres.hpp"
 #include "pg/settings.hpp"
 #include "pg/text.hpp"
+#include "worker/batch_pass.hpp"
 #include "worker/cleanup_statements.hpp"
+#include "worker/owner_rights.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -260,17 +261,6 @@ void RunAs(Attempt* a) {
              a);
 }
 
-// Whether the installed schema has batches: looked up in the caller's transaction, or in a
-// short one of the worker's.
-bool HasBatches(TxMode mode) {
-  if (mode == TxMode::kCallerTransaction) return SchemaHasBatches();
-  SetCurrentStatementStartTimestamp();
-  StartTransactionCommand();
-  const bool has = SchemaHasBatches();
-  CommitTransactionCommand();
-  return has;
-}
-
 }  // namespace
 
 // Runs body in its own transaction (worker: under the batch timeout, committed on its own) or
@@ -473,27 +463,6 @@ void NoteError(CleanupCounts* counts, const char* error) {
 
 void BeginCallerRun() { caller_subtransactions = 0; }
 
-void RunAsOwner(unsigned int role, void (*body)(void*), void* arg) {
-  // Checked for every batch: a role made superuser during a long run never deletes as one.
-  if (superuser_arg(role)) {
-    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                    errmsg("role %s is a superuser: a TTL rule's deletes never run as one",
-                           GetUserNameFromId(role, true))));
-  }
-  Oid user;
-  int context;
-  GetUserIdAndSecContext(&user, &context);
-  SetUserIdAndSecContext(role,
-                         context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  // The owner's code (its triggers, its policies' functions) may change settings, even with
-  // set_config(..., false): every change is undone at the end, as VACUUM does, so that nothing
-  // it sets (a search_path, an isolation level) reaches the worker's own statements.
-  const int nest = NewGUCNestLevel();
-  body(arg);
-  AtEOXact_GUC(false, nest);
-  SetUserIdAndSecContext(user, context);
-}
-
 void RunBatches(TxMode mode, const BatchKind& kind, std::uintptr_t cutoff, CleanupCounts* counts,
                 BetweenBatches between, int64* changed) {
   int64 unused = 0;
@@ -551,7 +520,7 @@ void RunLeasePass(TxMode mode, CleanupCounts* counts) {
   }
   // Batches that finished without their hint reaching the worker (a transaction that sent its
   // events itself, a worker restart, a batch someone held when its hint came).
-  if (HasBatches(mode)) RunBatchFinishStep(mode, counts);
+  if (SchemaHasBatches(mode)) RunBatchFinishStep(mode, counts);
   if (mode == TxMode::kCallerTransaction) SPI_finish();
 }
 
@@ -586,7 +555,7 @@ void RunCleanupPass(TxMode mode, CleanupCounts* counts, BetweenBatches between) 
     RunStep(mode, kExpiredExports, TimestampTzGetDatum(cutoffs.export_cutoff), false, size,
             counts, between, &counts->exports_deleted, &unused);
   }
-  const bool batches = HasBatches(mode);
+  const bool batches = SchemaHasBatches(mode);
   if (cutoffs.jobs_enabled && !counts->postponed) {
     // With batches, the jobs outside them and the jobs of done batches, each by its own path.
     const BatchKind* const with_batches[] = {&kExpiredLooseJobs, &kExpiredBatchJobs, nullptr};

@@ -49,12 +49,6 @@ enum class Outcome { kDone, kTimedOut, kFailed };
 Outcome RunIsolatedBody(TxMode mode, void (*body)(void*), void* arg, char* error,
                         bool lock_wait_fails);
 
-// Runs body(arg) with the rights of role (a TTL rule's owner, refused if it is a superuser):
-// its privileges and row-level security apply, inside a restricted operation (no SET ROLE, no
-// temporary objects) as autovacuum runs a table owner's code, and every setting it changes is
-// undone at the end. An error leaves the role switched: aborting the (sub)transaction restores
-// the one it began with.
-void RunAsOwner(unsigned int role, void (*body)(void*), void* arg);
 
 // Runs batches of kind (a TTL rule's deletes) until none is left that the step may take, with
 // the cleanup's timeouts, shrinking and skipping of failing rows; adds the rows changed to

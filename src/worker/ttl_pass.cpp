@@ -11,6 +11,7 @@
 #include "pg/text.hpp"
 #include "pg/ttl_target.hpp"
 #include "worker/cleanup_statements.hpp"
+#include "worker/owner_rights.hpp"
 
 extern "C" {
 #include "access/xact.h"
