@@ -7,7 +7,8 @@
 # synchronous_commit on and off; and enqueue (one job with a hash per transaction) at 8
 # clients. Prints jobs/s and the ratio to raw. Then jobkeeper's 8-client lifecycle (sync on)
 # with a listener connected, events on against off (SPEC section 8's events target).
-# Usage: bash bench/baselines.sh
+# Usage: bash bench/baselines.sh; CELLS=enqueue (a pattern of cell labels, or "events") runs only
+# the matching cells.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -79,7 +80,9 @@ script_for() {  # $1 system, $2 lifecycle|enqueue
 
 echo "jobkeeper vs ../shared/baselines: $n jobs per run, median of $rounds, $(nproc) cores"
 printf '%-34s %9s %9s %9s %10s %10s\n' "jobs/s" raw plpgsql jobkeeper "jk/raw" "jk/plpgsql"
+wanted() { [ -z "${CELLS:-}" ] || grep -Eq -- "$CELLS" <<<"$1"; }
 cell() {  # $1 label, $2 kind, $3 clients, $4 sync, $5 prefill, $6 transactions per job
+  wanted "$1" || return 0
   declare -A res
   for s in raw plpgsql jobkeeper; do res[$s]=""; done
   for ((r = 1; r <= rounds; r++)); do
@@ -102,6 +105,7 @@ cell "enqueue, 8 clients, sync on" enqueue 8 on 0 1
 
 # Events: jobkeeper's 8-client lifecycle (sync on) with a listener connected that reads what it
 # is sent, events on (the default) against events off.
+wanted "events, 8 clients, sync on" || exit 0
 listener() {
   while sleep 0.05; do echo "SELECT 1;"; done | psql -X -q -d jobkeeper -c "LISTEN jobkeeper_jobs" -f - >/dev/null 2>&1
 }

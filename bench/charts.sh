@@ -22,7 +22,7 @@ fi
 mkdir -p "$out"
 data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
-stamp="$(date -u +%Y-%m-%d), $(nproc) cores"
+stamp=${CHARTS_STAMP:-"$(date -u +%Y-%m-%d), $(nproc) cores"}  # in each chart's title
 
 if [ "$baselines" != - ]; then
   # "lifecycle, 8 clients, sync on   872   823   778   0.89   0.95" -> label raw plpgsql jobkeeper

@@ -8,6 +8,7 @@ JK_PACKAGES=(
   libipc-run-perl build-essential g++ make cmake libgtest-dev libssl-dev
   "postgresql-$JK_PG_MAJOR-plpgsql-check" prometheus-postgres-exporter
   python3-psycopg python3-asyncpg pgbouncer openjdk-17-jdk-headless libpostgresql-jdbc-java
+  gnuplot-nox
 )
 
 jk_log() { printf '==> %s\n' "$*"; }

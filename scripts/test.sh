@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (`make test`): installs what it needs, builds, runs every suite
 # (GoogleTest, pg_regress, isolation, TAP, then pg_regress and isolation against a sanitizer
-# build) and ends with one line "N passed, M failed".
+# build, the Debian package, the bench charts), printing each test's result as it ends, and
+# ends with one line "N passed, M failed".
 # Exits non-zero when anything fails. The throwaway cluster is removed however it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -57,11 +58,11 @@ if jk_cluster_start "$work/cluster" "$port" "fsync = off" "jobkeeper.databases =
   run_pg_suite() {
     local name=$1 target=$2 log="$work/$1.log" ok bad
     jk_log "$name"
-    make -s "$target" PG_CONFIG="$JK_PG_BIN/pg_config" >"$log" 2>&1
-    local rc=$?
+    make -s "$target" PG_CONFIG="$JK_PG_BIN/pg_config" 2>&1 | tee "$log" |
+      grep --line-buffered -E '\.\.\. (ok|FAILED|failed)'  # as each test ends
+    local rc=${PIPESTATUS[0]}
     ok=$(grep -cE '\.\.\. ok( |$)' "$log")
     bad=$(grep -cE '\.\.\. (FAILED|failed)' "$log")
-    grep -E '\.\.\. (ok|FAILED|failed)' "$log"
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; cat "$log"; fi
     count "$ok" "$bad"
     if [ "$bad" -gt 0 ]; then
@@ -85,12 +86,27 @@ tap_tree="$work/tap"
 mkdir -p "$tap_tree"
 cp -r Makefile jobkeeper.control META.json README.md src test sql expected examples debian "$tap_tree"/
 chown -R postgres: "$tap_tree"
+# A line per test file as it ends (its tests passed and failed, and seconds), a failing test's
+# line at once: the crash, standby and client tests take minutes.
+tap_progress() {
+  local line file="" ok=0 bad=0 t0=$SECONDS
+  report() { [ -z "$file" ] || printf '%-32s %3d ok, %d not ok, %3d s\n' "$file" "$ok" "$bad" $((SECONDS - t0)); }
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$work/tap.log"
+    case $line in
+      t/*.pl*|test/*.pl*) report; file=${line%% *}; ok=0; bad=0; t0=$SECONDS ;;
+      "ok "[0-9]*) ok=$((ok + 1)) ;;
+      "not ok "[0-9]*) bad=$((bad + 1)); echo "  $line" ;;
+      Files=*|Result:*) report; file=""; echo "$line" ;;
+    esac
+  done
+  report
+}
 jk_as_postgres env PATH="$PATH" make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" \
-  PROVE_FLAGS="-v" >"$work/tap.log" 2>&1
-tap_rc=$?
+  PROVE_FLAGS="-v" 2>&1 | tap_progress
+tap_rc=${PIPESTATUS[0]}
 tap_ok=$(grep -cE '^ok [0-9]+' "$work/tap.log")
 tap_bad=$(grep -cE '^not ok [0-9]+' "$work/tap.log")
-grep -E '^(t|test)/.*\.pl|^Result|^Files=' "$work/tap.log"
 if [ "$tap_rc" -ne 0 ] && [ "$tap_bad" -eq 0 ]; then tap_bad=1; fi
 if [ "$tap_bad" -gt 0 ]; then
   grep -E '^not ok|^#' "$work/tap.log" | head -100
@@ -99,34 +115,27 @@ if [ "$tap_bad" -gt 0 ]; then
 fi
 count "$tap_ok" "$tap_bad"
 
+# 5-7. Suites of their own scripts, each ending with its "N passed, M failed" line; the lines
+# matching $3 are shown as they come.
+run_script_suite() {  # $1 name, $2 script, $3 lines to show, $4 log lines to show on failure
+  local log="$work/$1.log" summary ok=0 bad=1
+  jk_log "$1 ($2)"
+  bash "$2" 2>&1 | tee "$log" | grep --line-buffered -E "$3"
+  summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  [ -n "$summary" ] && read -r ok _ bad _ <<<"$summary"
+  if [ "$bad" -gt 0 ]; then tail -"$4" "$log"; suite_problems+=("$1"); fi
+  count "$ok" "$bad"
+}
 # 5. The pg_regress and isolation suites again, against the library built with AddressSanitizer
-# and UndefinedBehaviorSanitizer; last, because it replaces the installed library while it runs
-# (and installs the normal one again when it ends).
-jk_log "sanitizer build (scripts/sanitize.sh)"
-bash scripts/sanitize.sh >"$work/sanitize.log" 2>&1
-grep -E '^(regresscheck|isolationcheck):|sanitizer report|^canary|^worker:' "$work/sanitize.log"
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/sanitize.log" | tail -1)
-if [ -n "$summary" ]; then
-  read -r san_ok _ san_bad _ <<<"$summary"
-else
-  san_ok=0 san_bad=1
-fi
-if [ "$san_bad" -gt 0 ]; then tail -100 "$work/sanitize.log"; suite_problems+=("sanitizers"); fi
-count "$san_ok" "$san_bad"
-
-# 6. The Debian package: built, checked by lintian, installed, used, removed (scripts/package.sh;
-# it puts make install's library back).
-jk_log "Debian package (scripts/package.sh)"
-bash scripts/package.sh >"$work/package.log" 2>&1
-grep -E '^(not )?ok - ' "$work/package.log"
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/package.log" | tail -1)
-if [ -n "$summary" ]; then
-  read -r deb_ok _ deb_bad _ <<<"$summary"
-else
-  deb_ok=0 deb_bad=1
-fi
-if [ "$deb_bad" -gt 0 ]; then tail -60 "$work/package.log"; suite_problems+=("package"); fi
-count "$deb_ok" "$deb_bad"
+# and UndefinedBehaviorSanitizer; it replaces the installed library while it runs (and installs
+# the normal one again when it ends).
+run_script_suite sanitizers scripts/sanitize.sh \
+  '^(regresscheck|isolationcheck):|sanitizer report|^canary|^worker:' 100
+# 6. The Debian package: built, checked by lintian, installed, used, removed (it puts make
+# install's library back).
+run_script_suite package scripts/package.sh '^(not )?ok - ' 60
+# 7. bench/charts.sh draws its charts from saved bench output.
+run_script_suite charts test/charts_test.sh '^(not )?ok - ' 40
 
 [ ${#suite_problems[@]} -gt 0 ] && echo "failing: ${suite_problems[*]}"
 echo "$passed passed, $failed failed"

@@ -71,40 +71,47 @@ async def main():
     held = set()
     stop = asyncio.Event()
     beat = asyncio.create_task(heartbeat(args.dsn, args.worker, args.lease, cache, held, stop))
-    loop = asyncio.get_running_loop()
-    idle_since = loop.time()
-    while True:
-        jobs = await conn.fetch(CLAIM, args.worker, args.batch, args.queue, args.lease)
-        if not jobs:
-            if args.idle_exit and loop.time() - idle_since > args.idle_exit:
-                break
-            woken.clear()
-            try:
-                await asyncio.wait_for(woken.wait(), args.poll)
-            except asyncio.TimeoutError:
-                pass  # the poll
-            continue
-        held.update(job["id"] for job in jobs)
-        for job in jobs:
-            try:
-                # The work runs in a thread: the event loop stays free for the heartbeat.
-                await loop.run_in_executor(None, process, job)
-                for percent in (25, 50, 75):
-                    await conn.execute("SELECT jobkeeper.set_job_progress($1, $2)", job["id"], percent)
-                await conn.execute("SELECT jobkeeper.complete_job($1, $2)", job["id"], args.worker)
-                print(f"done {job['id']}", flush=True)
-            except Exception as e:
-                await conn.execute("SELECT jobkeeper.fail_job($1, $2, $3)", job["id"], str(e),
-                                   args.worker)
-                print(f"failed {job['id']} {job['attempts']}", flush=True)
-            finally:
-                held.discard(job["id"])
+    try:
+        loop = asyncio.get_running_loop()
         idle_since = loop.time()
-    stop.set()
-    await beat
-    await conn.close()
-    if listener is not None:
-        await listener.close()
+        while True:
+            jobs = await conn.fetch(CLAIM, args.worker, args.batch, args.queue, args.lease)
+            if not jobs:
+                if args.idle_exit and loop.time() - idle_since > args.idle_exit:
+                    break
+                woken.clear()
+                try:
+                    await asyncio.wait_for(woken.wait(), args.poll)
+                except asyncio.TimeoutError:
+                    pass  # the poll
+                continue
+            held.update(job["id"] for job in jobs)
+            for job in jobs:
+                try:
+                    # The work runs in a thread: the event loop stays free for the heartbeat.
+                    await loop.run_in_executor(None, process, job)
+                    for percent in (25, 50, 75):
+                        await conn.execute("SELECT jobkeeper.set_job_progress($1, $2)",
+                                           job["id"], percent)
+                    await conn.execute("SELECT jobkeeper.complete_job($1, $2)",
+                                       job["id"], args.worker)
+                    print(f"done {job['id']}", flush=True)
+                except Exception as e:
+                    await conn.execute("SELECT jobkeeper.fail_job($1, $2, $3)", job["id"], str(e),
+                                       args.worker)
+                    print(f"failed {job['id']} {job['attempts']}", flush=True)
+                finally:
+                    held.discard(job["id"])
+            idle_since = loop.time()
+    finally:
+        # Ends the heartbeat by its event, not by cancelling it: a task cancelled in the middle
+        # of a query (asyncio.run cancels what is left when main() raises) can wait forever
+        # for its connection to close.
+        stop.set()
+        await beat
+        await conn.close()
+        if listener is not None:
+            await listener.close()
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ auth_type = trust
 auth_file = $dir/users.txt
 pool_mode = transaction
 default_pool_size = 4
+server_round_robin = 1
 max_client_conn = 100
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
@@ -131,6 +132,46 @@ is($node->safe_psql('app', q{
 	SELECT count(*) FROM pg_stat_activity
 	 WHERE usename = 'worker' AND state NOT IN ('idle')}), '0',
 	'no server connection left in a transaction');
+
+# Without the pooler settings: psycopg prepares a statement by name after its fifth execution
+# (prepare_threshold=5), asyncpg prepares and caches every statement by name. Behind a
+# transaction pooler the next execution reaches another server connection, where that name
+# does not exist or is another client's statement.
+$node->safe_psql('app', qq{
+	SET jobkeeper.notify = off;
+	SELECT count(jobkeeper.submit_job('n' || g, '$file', queue => 'named-' || k))
+	  FROM generate_series(1, 200) g, unnest(ARRAY['psycopg', 'asyncpg']) k;
+});
+my %named;
+my $hung = 0;
+for my $i (1 .. 4)
+{
+	my $kind = $i <= 2 ? 'psycopg' : 'asyncpg';
+	my %h = (kind => $kind, out => '', err => '');
+	$h{run} = IPC::Run::start([ $python, "examples/python/${kind}_worker.py", '--dsn', $dsn,
+			'--worker', "named$i", '--queue', "named-$kind", '--no-listen', '--batch', '10',
+			'--poll', '0.5', '--idle-exit', '2' ],
+		'>', \$h{out}, '2>', \$h{err}, IPC::Run::timeout(90));
+	push @{ $named{$kind} }, \%h;
+}
+for my $kind ('psycopg', 'asyncpg')
+{
+	for my $h (@{ $named{$kind} })
+	{
+		next if eval { $h->{run}->finish; 1 };
+		$h->{run}->kill_kill;
+		$hung++;
+		diag("a $kind worker without the pooler setting did not end: $@\n$h->{err}");
+	}
+	$named{$kind} = join('', map { $_->{err} } @{ $named{$kind} }) . $node->safe_psql('app', qq{
+		SELECT string_agg(e->>'error', E'\n') FROM jobkeeper.jobs, jsonb_array_elements(errors) e
+		 WHERE queue = 'named-$kind'});
+}
+is($hung, 0, 'the workers without the settings end, on their error or when idle (none hangs)');
+like($named{psycopg}, qr/prepared statement "_pg3_\d+"/,
+	'without prepare_threshold=None, psycopg\'s prepared statements break through PgBouncer');
+like($named{asyncpg}, qr/prepared statement "__asyncpg_stmt_\w+"/,
+	'without statement_cache_size=0, asyncpg\'s prepared statements break through PgBouncer');
 $bouncer->kill_kill;
 $node->stop;
 done_testing();
