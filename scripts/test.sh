@@ -86,24 +86,27 @@ tap_tree="$work/tap"
 mkdir -p "$tap_tree"
 cp -r Makefile jobkeeper.control META.json README.md src test sql expected examples debian "$tap_tree"/
 chown -R postgres: "$tap_tree"
-# A line per test file as it ends (its tests passed and failed, and seconds), a failing test's
-# line at once: the crash, standby and client tests take minutes.
+# A line per test file as it ends, with its tests passed and failed and prove's timing, and a
+# failing test's line: the crash, standby and client files take a minute or more. (A file's
+# output reaches prove when it ends; JKAutoflush makes prove pass it on at once.)
 tap_progress() {
-  local line file="" ok=0 bad=0 t0=$SECONDS
-  report() { [ -z "$file" ] || printf '%-32s %3d ok, %d not ok, %3d s\n' "$file" "$ok" "$bad" $((SECONDS - t0)); }
+  local line file="" ok=0 bad=0
   while IFS= read -r line; do
     printf '%s\n' "$line" >>"$work/tap.log"
     case $line in
-      t/*.pl*|test/*.pl*) report; file=${line%% *}; ok=0; bad=0; t0=$SECONDS ;;
+      "["*"] t/"*.pl*|"["*"] test/"*.pl*) file=${line#*] }; file=${file%% *}; ok=0; bad=0 ;;
       "ok "[0-9]*) ok=$((ok + 1)) ;;
       "not ok "[0-9]*) bad=$((bad + 1)); echo "  $line" ;;
-      Files=*|Result:*) report; file=""; echo "$line" ;;
+      "ok  "*|"Failed "*|"Dubious"*)  # the file's result: "ok     2483 ms ( ... CPU)"
+        [ -n "$file" ] && printf '%-32s %3d ok, %d not ok, %s\n' "$file" "$ok" "$bad" \
+          "$(sed -E 's/^(ok|Failed [0-9/]+ subtests|Dubious[^ ]*) *([0-9]+) ms.*/\2 ms/' <<<"$line")"
+        file="" ;;
+      Files=*|Result:*) echo "$line" ;;
     esac
   done
-  report
 }
-jk_as_postgres env PATH="$PATH" make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" \
-  PROVE_FLAGS="-v" 2>&1 | tap_progress
+jk_as_postgres env PATH="$PATH" PERL5OPT="-I$tap_tree/test/perl -MJKAutoflush" \
+  make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" PROVE_FLAGS="-v --timer" 2>&1 | tap_progress
 tap_rc=${PIPESTATUS[0]}
 tap_ok=$(grep -cE '^ok [0-9]+' "$work/tap.log")
 tap_bad=$(grep -cE '^not ok [0-9]+' "$work/tap.log")
