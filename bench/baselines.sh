@@ -86,6 +86,7 @@ cell() {  # $1 label, $2 kind, $3 clients, $4 sync, $5 prefill, $6 transactions 
   declare -A res
   for s in raw plpgsql jobkeeper; do res[$s]=""; done
   for ((r = 1; r <= rounds; r++)); do
+    jk_step "$1: round $r of $rounds"
     for s in raw plpgsql jobkeeper; do  # interleaved: drift hits every system alike
       prepare "$s" "$5"
       res[$s]+="$(run "$s" "$(script_for "$s" "$2")" "$3" "$4" "$6") "
@@ -113,6 +114,7 @@ listener &
 listener_pid=$!
 declare -A ev=([on]="" [off]="")
 for ((r = 1; r <= rounds; r++)); do
+  jk_step "events on and off: round $r of $rounds"
   for mode in on off; do
     prepare jobkeeper "$n"
     ev[$mode]+="$(extra_options="-c jobkeeper.notify=$mode" run jobkeeper "$work/jk_lifecycle.pgb" 8 on 2) "

@@ -70,7 +70,8 @@ echo "jobkeeper batches bench: $n jobs per run, 8 clients, median of $rounds, $(
 printf '%-6s %10s %10s %10s %12s %12s\n' sync 1.0 outside batch "outside/1.0" "batch/outside"
 for sync in on off; do
   r10=""; rout=""; rbat=""
-  for _ in $(seq "$rounds"); do
+  for r in $(seq "$rounds"); do
+    jk_step "synchronous_commit $sync: round $r of $rounds"
     prepare v10 outside; r10+="$(run v10 "$sync") "
     prepare v11 outside; rout+="$(run v11 "$sync") "
     prepare v11 batch;   rbat+="$(run v11 "$sync") "

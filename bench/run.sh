@@ -219,6 +219,7 @@ if [[ $parts == *retention* ]]; then
   p99() { cat "$work"/claim_log* | awk -v a="$1" -v b="$2" '{ t = $5 + $6 / 1e6 } t >= a && t <= b { print $3 }' |
           sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", v[int(NR * 0.99)] / 1000; else print "n/a" }'; }
   load_expired() {
+    jk_step "retention: loading $n expired jobs and their exports${1:+ ($1)}"
     reset_tables
     psql -X -q -v ON_ERROR_STOP=1 -v n="$n" -v pool=400000 -f bench/sql/expired.sql
     settle jobkeeper.jobs; settle jobkeeper.export_jobs
@@ -256,27 +257,31 @@ if [[ $parts == *retention* ]]; then
   setting jobkeeper.cleanup_interval "'1h'"
 
   # Rates alone: the worker, and one plain DELETE of the same rows.
-  load_expired
+  load_expired "for the worker alone"
   read -r alone_s _ <<<"$(worker_run 0 alone)"
+  jk_step "retention: the worker alone took $alone_s s"
   files=$(q "SELECT count(*) FROM jobkeeper.deleted_files")
-  load_expired
+  load_expired "for one plain DELETE"
   t0=$(date +%s.%N)
   q "DELETE FROM jobkeeper.jobs WHERE queue = 'old' AND finished_at < now() - interval '12 hours'"
   delete_s=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+  jk_step "retention: the DELETE took $delete_s s"
 
   # Beside 4 claimers: the claimers alone, the worker at each pause between batches, and a
   # CPU-bound loop (outside PostgreSQL) running as long as the worker without a pause did.
-  load_expired
+  load_expired "for the claimers alone"
   start_claimers 20; wait "$claimers"; base=$(p99 0 9999999999)
   declare -A run_s run_p99
   delays=${RETENTION_DELAYS:-0 10 50 200}
   for d in $delays; do
-    load_expired
+    load_expired "for the worker beside the claimers, cleanup_batch_delay $d ms"
     start_claimers 900
     sleep 3
     read -r run_s[$d] run_p99[$d] <<<"$(worker_run "$d" claimers)"
     stop_claimers
+    jk_step "retention: cleanup_batch_delay $d ms took ${run_s[$d]} s, claimers' p99 ${run_p99[$d]} ms"
   done
+  jk_step "retention: a CPU-bound loop beside the claimers for ${run_s[${delays%% *}]} s"
   first=${delays%% *}
   start_claimers 900
   sleep 3
@@ -382,7 +387,8 @@ if [[ $parts == *ttl* ]]; then
   }
   elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'; }
   worker_s=(); call_s=(); delete_s=()
-  for _ in $(seq "${ROUNDS:-3}"); do
+  for r in $(seq "${ROUNDS:-3}"); do
+    jk_step "ttl: round $r of ${ROUNDS:-3} (worker, run_ttl(), DELETE)"
     # The worker: its TTL runs from the moment the interval is shortened, timed from its
     # own records (the first run that deleted to the last).
     load_codes
@@ -416,7 +422,8 @@ if [[ $parts == *ttl* ]]; then
     settle ttl_codes
   }
   call_s=(); delete_s=()
-  for _ in $(seq "${ROUNDS:-3}"); do
+  for r in $(seq "${ROUNDS:-3}"); do
+    jk_step "ttl: sparse expiry, round $r of ${ROUNDS:-3}"
     sparse_load
     t0=$(date +%s.%N); q "SELECT sum(rows_deleted) FROM jobkeeper.run_ttl()" >/dev/null
     call_s+=("$(elapsed "$t0")")

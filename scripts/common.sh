@@ -12,6 +12,9 @@ JK_PACKAGES=(
 )
 
 jk_log() { printf '==> %s\n' "$*"; }
+# A long command's progress, on stderr (so that `| tee log` keeps only the results), with the
+# seconds since the command started.
+jk_step() { printf '  [%5d s] %s\n' "$SECONDS" "$*" >&2; }
 
 # Installs the Debian packages that are missing; does nothing (and needs no network) when all
 # are present, so a second run is quick.
