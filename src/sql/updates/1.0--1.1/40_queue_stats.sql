@@ -1,1 +1,0 @@
-../../install/62_queue_stats.sql
