@@ -98,7 +98,7 @@ demo-stop:
 sanitize:
 	bash scripts/sanitize.sh
 # The Debian package, built, checked with lintian, installed, tried and removed (make test runs
-# it last); JK_DEB_KEEP=dir keeps the .deb files.
+# it too); JK_DEB_KEEP=dir keeps the .deb files.
 deb:
 	bash scripts/package.sh
 

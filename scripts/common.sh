@@ -23,6 +23,9 @@ jk_install_deps() {
   for p in "${JK_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
+  # The Node client tests need node and npm; any Node will do (NodeSource's bundles npm, and
+  # Debian's npm package would conflict with it), so Debian's only when there is none.
+  command -v npm >/dev/null && command -v node >/dev/null || missing+=(nodejs npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   jk_log "installing ${missing[*]}"
   local sudo=

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian package (`make deb`; make test runs it last): builds postgresql-15-jobkeeper with
+# The Debian package (`make deb`; make test runs it too): builds postgresql-15-jobkeeper with
 # PostgreSQL's packaging helpers (debian/, pg_buildext) from a copy of the tree, checks it with
 # lintian (no errors), installs it, runs CREATE EXTENSION in a fresh cluster with the packaged
 # library preloaded, and removes it again, putting back the library `make install` had placed.

@@ -91,14 +91,20 @@ chown -R postgres: "$tap_tree"
 # output reaches prove when it ends; JKAutoflush makes prove pass it on at once.)
 tap_progress() {
   local line file="" ok=0 bad=0
+  : >"$work/tap_died"
   while IFS= read -r line; do
     printf '%s\n' "$line" >>"$work/tap.log"
     case $line in
+      "["*"] "*".pl .."*" skipped: "*) echo "${line#*] }" ;;  # "... skipped: no pgbouncer"
       "["*"] t/"*.pl*|"["*"] test/"*.pl*) file=${line#*] }; file=${file%% *}; ok=0; bad=0 ;;
       "ok "[0-9]*) ok=$((ok + 1)) ;;
       "not ok "[0-9]*) bad=$((bad + 1)); echo "  $line" ;;
       "ok  "*|"Failed "*|"Dubious"*)  # the file's result: "ok     2483 ms ( ... CPU)"
-        [ -n "$file" ] && printf '%-32s %3d ok, %d not ok, %s\n' "$file" "$ok" "$bad" \
+        [ -n "$file" ] || continue
+        # A file that died (a BAIL_OUT, a safe_psql that failed, a wrong plan) may have
+        # printed no "not ok": it counts as one failure of its own.
+        [ "${line:0:3}" != "ok " ] && [ "$bad" -eq 0 ] && echo "$file" >>"$work/tap_died"
+        printf '%-32s %3d ok, %d not ok, %s\n' "$file" "$ok" "$bad" \
           "$(sed -E 's/^(ok|Failed [0-9/]+ subtests|Dubious[^ ]*) *([0-9]+) ms.*/\2 ms/' <<<"$line")"
         file="" ;;
       Files=*|Result:*) echo "$line" ;;
@@ -109,7 +115,7 @@ jk_as_postgres env PATH="$PATH" PERL5OPT="-I$tap_tree/test/perl -MJKAutoflush" \
   make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" PROVE_FLAGS="-v --timer" 2>&1 | tap_progress
 tap_rc=${PIPESTATUS[0]}
 tap_ok=$(grep -cE '^ok [0-9]+' "$work/tap.log")
-tap_bad=$(grep -cE '^not ok [0-9]+' "$work/tap.log")
+tap_bad=$(( $(grep -cE '^not ok [0-9]+' "$work/tap.log") + $(wc -l <"$work/tap_died") ))
 if [ "$tap_rc" -ne 0 ] && [ "$tap_bad" -eq 0 ]; then tap_bad=1; fi
 if [ "$tap_bad" -gt 0 ]; then
   grep -E '^not ok|^#' "$work/tap.log" | head -100
@@ -121,11 +127,14 @@ count "$tap_ok" "$tap_bad"
 # 5-7. Suites of their own scripts, each ending with its "N passed, M failed" line; the lines
 # matching $3 are shown as they come.
 run_script_suite() {  # $1 name, $2 script, $3 lines to show, $4 log lines to show on failure
-  local log="$work/$1.log" summary ok=0 bad=1
+  local log="$work/$1.log" summary ok=0 bad=1 rc
   jk_log "$1 ($2)"
   bash "$2" 2>&1 | tee "$log" | grep --line-buffered -E "$3"
+  rc=${PIPESTATUS[0]}
   summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
   [ -n "$summary" ] && read -r ok _ bad _ <<<"$summary"
+  # A script that failed, or passed nothing, fails its suite whatever its summary says.
+  if [ "$bad" -eq 0 ] && { [ "$rc" -ne 0 ] || [ "$ok" -eq 0 ]; }; then bad=1; fi
   if [ "$bad" -gt 0 ]; then tail -"$4" "$log"; suite_problems+=("$1"); fi
   count "$ok" "$bad"
 }

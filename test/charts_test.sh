@@ -44,6 +44,9 @@ awk '/^(lifecycle|enqueue),/ { $0 = double_raw($0) } { print }
   "$fixtures/baselines.log" >"$out/baselines2.log"
 awk '/^1000000 +pending: / { $3 = int($3 / 2) } { print }' "$fixtures/run.log" >"$out/run2.log"
 draw second "$out/baselines2.log" "$out/run2.log"
+check "charts.sh draws from the changed logs" [ $? -eq 0 ]
+check "the changed logs' lifecycle.png is a 1000x500 PNG" \
+  [ "$(png_size "$out/second/lifecycle.png")" = "1000 500" ]
 check "other numbers draw another lifecycle chart" \
   differ "$out/first/lifecycle.png" "$out/second/lifecycle.png"
 check "other numbers draw another claim chart" differ "$out/first/claim.png" "$out/second/claim.png"

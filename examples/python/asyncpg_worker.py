@@ -108,10 +108,12 @@ async def main():
         # of a query (asyncio.run cancels what is left when main() raises) can wait forever
         # for its connection to close.
         stop.set()
-        await beat
+        beat_error = (await asyncio.gather(beat, return_exceptions=True))[0]
         await conn.close()
         if listener is not None:
             await listener.close()
+    if isinstance(beat_error, Exception):  # the heartbeat's own failure, when main() had none
+        raise beat_error
 
 
 if __name__ == "__main__":

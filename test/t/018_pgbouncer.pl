@@ -56,6 +56,11 @@ my $port = PostgreSQL::Test::Cluster::get_free_port();
 open($fh, '>', "$dir/users.txt") or die $!;
 print $fh qq{"worker" ""\n"postgres" ""\n};
 close $fh;
+# PgBouncer 1.21 and later can track protocol-level prepared statements (and 1.24 does by
+# default): off, so that this PgBouncer behaves as the README's notes assume (Debian 12 has 1.18).
+my ($major, $minor) = `$pgbouncer --version` =~ /PgBouncer (\d+)\.(\d+)/;
+my $track_prepared =
+  ($major // 0) > 1 || (($major // 0) == 1 && $minor >= 21) ? 'max_prepared_statements = 0' : '';
 open($fh, '>', "$dir/pgbouncer.ini") or die $!;
 print $fh "[databases]\napp = host=" . $node->host . ' port=' . $node->port . " dbname=app\n" . qq{
 [pgbouncer]
@@ -68,6 +73,7 @@ pool_mode = transaction
 default_pool_size = 4
 server_round_robin = 1
 max_client_conn = 100
+$track_prepared
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 };
