@@ -125,6 +125,43 @@ ROLLBACK;
 SELECT count(*) AS still_there FROM jobkeeper.jobs WHERE file_name = 'isolation';
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
 
+-- The application's own triggers and foreign keys fire on the cleanup's deletes. (Without
+-- them, the deletes of jobs it found without exports skip the foreign key's idle cascade.)
+CREATE TABLE app_transcripts (job_id uuid NOT NULL REFERENCES jobkeeper.jobs ON DELETE CASCADE);
+CREATE TABLE app_deleted_log (what text, id uuid);
+CREATE FUNCTION app_log_delete() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO public.app_deleted_log VALUES (TG_TABLE_NAME, OLD.id); RETURN OLD; END$$;
+CREATE FUNCTION app_log_paths() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO public.app_deleted_log VALUES (TG_TABLE_NAME, NEW.row_ids[1]); RETURN NEW; END$$;
+SET jobkeeper.notify = off;
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUES
+  ('00000000-0000-0000-0000-0000000000a1', 'with-transcript', '/t1', 'completed', now() - interval '2 days');
+INSERT INTO app_transcripts VALUES ('00000000-0000-0000-0000-0000000000a1');
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+SELECT count(*) AS transcripts_left FROM app_transcripts;
+DROP TABLE app_transcripts;
+CREATE TRIGGER app_log AFTER DELETE ON jobkeeper.jobs FOR EACH ROW EXECUTE FUNCTION app_log_delete();
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUES
+  ('00000000-0000-0000-0000-0000000000a2', 'logged', '/t2', 'completed', now() - interval '2 days');
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+DROP TRIGGER app_log ON jobkeeper.jobs;
+CREATE TRIGGER app_log AFTER INSERT ON jobkeeper.deleted_file_batches
+  FOR EACH ROW EXECUTE FUNCTION app_log_paths();
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUES
+  ('00000000-0000-0000-0000-0000000000a3', 'paths-logged', '/t3', 'completed', now() - interval '2 days');
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+DROP TRIGGER app_log ON jobkeeper.deleted_file_batches;
+SELECT * FROM app_deleted_log ORDER BY id;
+-- And without them the deletes go as before, the paths recorded, the setting back as it was.
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUES
+  ('00000000-0000-0000-0000-0000000000a4', 'plain', '/t4', 'completed', now() - interval '2 days');
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+SELECT count(*) AS recorded FROM jobkeeper.deleted_files WHERE file_path = '/t4';
+SHOW session_replication_role;
+DROP TABLE app_deleted_log;
+DROP FUNCTION app_log_delete(), app_log_paths();
+RESET jobkeeper.notify;
+
 -- Settings are validated and superuser-only.
 SET jobkeeper.job_retention = '-2';
 SET jobkeeper.cleanup_batch_size = 0;

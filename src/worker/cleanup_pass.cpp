@@ -12,6 +12,7 @@
 #include "pg/text.hpp"
 #include "worker/batch_pass.hpp"
 #include "worker/cleanup_statements.hpp"
+#include "worker/idle_cascade.hpp"
 #include "worker/owner_rights.hpp"
 
 extern "C" {
@@ -76,8 +77,9 @@ struct Attempt {
   bool sweep;
   BlockNumber sweep_from;
   BlockNumber sweep_to;
+  Datum locked_tids, locked_ids;  // what the lock statement locked (tid[], uuid[] or null)
+  bool locked_ids_null;
 };
-
 
 // An attempt at a batch of up to limit rows of kind; the worker's guard against restores.
 Attempt NewAttempt(const BatchKind& kind, Datum cutoff, int limit, bool one_by_one, bool worker,
@@ -187,6 +189,13 @@ void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
   }
 }
 
+// Changes the rows the attempt's lock statement locked, all at once or one by one.
+void ChangeLocked(Attempt* a) {
+  if (!a->one_by_one) return Change(a, a->locked_tids);
+  ChangeOneByOne(a, DatumGetArrayTypeP(a->locked_tids),
+                 a->locked_ids_null ? nullptr : DatumGetArrayTypeP(a->locked_ids));
+}
+
 // A sweep batch: deletes the expired rows of its pages that no one holds, in one statement.
 void RunSweep(Attempt* a) {
   ItemPointerData from;
@@ -239,13 +248,12 @@ void RunAttempt(Attempt* a) {
   }
   if (a->taken > 0) {
     bool isnull;
-    const Datum tids = SPI_getbinval(locked->vals[0], locked->tupdesc, 1, &isnull);
-    const Datum ids = SPI_getbinval(locked->vals[0], locked->tupdesc, 2, &isnull);
-    if (!a->one_by_one) {
-      Change(a, tids);
-    } else {
-      ChangeOneByOne(a, DatumGetArrayTypeP(tids), isnull ? nullptr : DatumGetArrayTypeP(ids));
-    }
+    a->locked_tids = SPI_getbinval(locked->vals[0], locked->tupdesc, 1, &isnull);
+    a->locked_ids = SPI_getbinval(locked->vals[0], locked->tupdesc, 2, &isnull);
+    a->locked_ids_null = isnull;
+    void (*change)(void*) = [](void* attempt) { ChangeLocked(static_cast<Attempt*>(attempt)); };
+    if (a->kind->cascade_idle && JobsHaveOnlyOwnTriggers()) RunWithoutIdleCascade(change, a);
+    else change(a);
   }
   // run_cleanup() keeps one SPI connection for every batch: free each batch's results.
   SPI_freetuptable(locked);

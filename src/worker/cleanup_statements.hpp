@@ -31,6 +31,9 @@ struct BatchKind {
   const char* sweep_sql = nullptr;
   // ($1 cutoff, $2 from, $3 to) -> (bigint): the expired rows of those pages left after it.
   const char* sweep_left_sql = nullptr;
+  // The change deletes only jobs outside batches that it found without exports after their
+  // locks: the foreign key's cascade has nothing to do and may be skipped (idle_cascade.hpp).
+  bool cascade_idle = false;
 };
 
 // Expired leases: processing rows whose lease ended go back to pending, or to failed once
@@ -102,7 +105,7 @@ inline constexpr BatchKind kExpiredExports = {
       "     AND j.ctid <> ALL ($3)" extra                                                  \
       "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
       "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",                      \
-      JK_DELETE_LOCKED_JOBS}
+      JK_DELETE_LOCKED_JOBS, 0, 0, false, nullptr, nullptr, true}
 #define JK_DELETE_LOCKED_JOBS                                                               \
   "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"                      \
   "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
