@@ -151,7 +151,17 @@ INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUE
   ('00000000-0000-0000-0000-0000000000a3', 'paths-logged', '/t3', 'completed', now() - interval '2 days');
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
 DROP TRIGGER app_log ON jobkeeper.deleted_file_batches;
-SELECT * FROM app_deleted_log ORDER BY id;
+-- A statement trigger on export_jobs: the cascade's DELETE fires it even when it finds nothing.
+CREATE FUNCTION app_log_statement() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO public.app_deleted_log VALUES (TG_TABLE_NAME || ' statement', NULL); RETURN NULL; END$$;
+CREATE TRIGGER app_log AFTER DELETE ON jobkeeper.export_jobs
+  FOR EACH STATEMENT EXECUTE FUNCTION app_log_statement();
+INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUES
+  ('00000000-0000-0000-0000-0000000000a5', 'cascade-seen', '/t5', 'completed', now() - interval '2 days');
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+DROP TRIGGER app_log ON jobkeeper.export_jobs;
+DROP FUNCTION app_log_statement();
+SELECT what, count(*) FROM app_deleted_log GROUP BY what, id ORDER BY what;
 -- And without them the deletes go as before, the paths recorded, the setting back as it was.
 INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUES
   ('00000000-0000-0000-0000-0000000000a4', 'plain', '/t4', 'completed', now() - interval '2 days');

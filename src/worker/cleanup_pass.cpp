@@ -95,7 +95,6 @@ Attempt NewAttempt(const BatchKind& kind, Datum cutoff, int limit, bool one_by_o
   return a;
 }
 
-
 // Reads bigint column col of the one row the last statement returned (null reads as 0).
 int64 ReadInt64(int col) {
   bool isnull;
@@ -252,7 +251,8 @@ void RunAttempt(Attempt* a) {
     a->locked_ids = SPI_getbinval(locked->vals[0], locked->tupdesc, 2, &isnull);
     a->locked_ids_null = isnull;
     void (*change)(void*) = [](void* attempt) { ChangeLocked(static_cast<Attempt*>(attempt)); };
-    if (a->kind->cascade_idle && JobsHaveOnlyOwnTriggers()) RunWithoutIdleCascade(change, a);
+    const int idle = a->kind->cascade_idle;  // the foreign key's cascade has nothing to do
+    if (idle > 0 && JobsHaveOnlyOwnTriggers(idle == 2)) RunWithoutIdleCascade(change, a);
     else change(a);
   }
   // run_cleanup() keeps one SPI connection for every batch: free each batch's results.

@@ -31,9 +31,10 @@ struct BatchKind {
   const char* sweep_sql = nullptr;
   // ($1 cutoff, $2 from, $3 to) -> (bigint): the expired rows of those pages left after it.
   const char* sweep_left_sql = nullptr;
-  // The change deletes only jobs outside batches that it found without exports after their
-  // locks: the foreign key's cascade has nothing to do and may be skipped (idle_cascade.hpp).
-  bool cascade_idle = false;
+  // The change deletes only jobs it found without exports after their locks: the foreign
+  // key's cascade has nothing to do and may be skipped (idle_cascade.hpp). 2: and only jobs
+  // outside batches, so the batch triggers may be there.
+  int cascade_idle = 0;
 };
 
 // Expired leases: processing rows whose lease ended go back to pending, or to failed once
@@ -96,7 +97,7 @@ inline constexpr BatchKind kExpiredExports = {
 // keeps its job, and none can be added once the job is locked (the foreign key check needs a
 // lock that conflicts with ours). So the ON DELETE CASCADE finds nothing to delete whose path
 // would go unrecorded, and never takes an active export. Returns (deleted, 0).
-#define JK_EXPIRED_JOBS(name, extra)                                                       \
+#define JK_EXPIRED_JOBS(name, extra, idle)                                                 \
   inline constexpr BatchKind name = {                                                      \
       "jobkeeper: deleting expired jobs", "job",                                           \
       "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("                          \
@@ -105,16 +106,16 @@ inline constexpr BatchKind kExpiredExports = {
       "     AND j.ctid <> ALL ($3)" extra                                                  \
       "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
       "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",                      \
-      JK_DELETE_LOCKED_JOBS, 0, 0, false, nullptr, nullptr, true}
+      JK_DELETE_LOCKED_JOBS, 0, 0, false, nullptr, nullptr, idle}
 #define JK_DELETE_LOCKED_JOBS                                                               \
   "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"                      \
   "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
   "    RETURNING j.id, j.file_path),"                                                       \
   " files AS (" JK_RECORD_PATHS("job", "gone") ")"                                          \
   " SELECT count(*), 0::bigint FROM gone"
-JK_EXPIRED_JOBS(kExpiredJobs, "");
+JK_EXPIRED_JOBS(kExpiredJobs, "", 1);
 // With batches (1.1), jobs outside batches, through jobs_finished_idx, which holds only them.
-JK_EXPIRED_JOBS(kExpiredLooseJobs, "     AND j.batch_ids IS NULL");
+JK_EXPIRED_JOBS(kExpiredLooseJobs, "     AND j.batch_ids IS NULL", 2);
 #undef JK_EXPIRED_JOBS
 
 // And the jobs of batches that are done (SPEC section 10): announced as finished at or before
