@@ -251,8 +251,7 @@ void RunAttempt(Attempt* a) {
     a->locked_ids = SPI_getbinval(locked->vals[0], locked->tupdesc, 2, &isnull);
     a->locked_ids_null = isnull;
     void (*change)(void*) = [](void* attempt) { ChangeLocked(static_cast<Attempt*>(attempt)); };
-    const int idle = a->kind->cascade_idle;  // the foreign key's cascade has nothing to do
-    if (idle > 0 && JobsHaveOnlyOwnTriggers(idle == 2)) RunWithoutIdleCascade(change, a);
+    if (CascadeIsIdle(a->kind->cascade)) RunWithoutIdleCascade(change, a);
     else change(a);
   }
   // run_cleanup() keeps one SPI connection for every batch: free each batch's results.

@@ -6,6 +6,8 @@
 // redone one row at a time when the batch fails, so that one bad row is skipped alone.
 #pragma once
 
+#include "worker/idle_cascade.hpp"
+
 namespace jk::worker {
 
 // One kind of batch.
@@ -31,10 +33,9 @@ struct BatchKind {
   const char* sweep_sql = nullptr;
   // ($1 cutoff, $2 from, $3 to) -> (bigint): the expired rows of those pages left after it.
   const char* sweep_left_sql = nullptr;
-  // The change deletes only jobs it found without exports after their locks: the foreign
-  // key's cascade has nothing to do and may be skipped (idle_cascade.hpp). 2: and only jobs
-  // outside batches, so the batch triggers may be there.
-  int cascade_idle = 0;
+  // Whether the change deletes only jobs it found without exports after their locks, so that
+  // the foreign key's cascade has nothing to do and may be skipped (idle_cascade.hpp).
+  IdleCascade cascade = IdleCascade::kNo;
 };
 
 // Expired leases: processing rows whose lease ended go back to pending, or to failed once
@@ -113,9 +114,10 @@ inline constexpr BatchKind kExpiredExports = {
   "    RETURNING j.id, j.file_path),"                                                       \
   " files AS (" JK_RECORD_PATHS("job", "gone") ")"                                          \
   " SELECT count(*), 0::bigint FROM gone"
-JK_EXPIRED_JOBS(kExpiredJobs, "", 1);
+JK_EXPIRED_JOBS(kExpiredJobs, "", IdleCascade::kJobs);
 // With batches (1.1), jobs outside batches, through jobs_finished_idx, which holds only them.
-JK_EXPIRED_JOBS(kExpiredLooseJobs, "     AND j.batch_ids IS NULL", 2);
+JK_EXPIRED_JOBS(kExpiredLooseJobs, "     AND j.batch_ids IS NULL",
+                IdleCascade::kJobsOutsideBatches);
 #undef JK_EXPIRED_JOBS
 
 // And the jobs of batches that are done (SPEC section 10): announced as finished at or before

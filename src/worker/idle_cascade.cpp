@@ -58,7 +58,8 @@ bool OnlyOwn(Oid relid, Oid schema, Oid fk, bool batches_ok) {
 
 }  // namespace
 
-bool JobsHaveOnlyOwnTriggers(bool outside_batches) {
+bool CascadeIsIdle(IdleCascade kind) {
+  if (kind == IdleCascade::kNo) return false;
   const Oid schema = get_namespace_oid("jobkeeper", true);
   if (!OidIsValid(schema)) return false;
   const Oid jobs = get_relname_relid("jobs", schema);
@@ -70,7 +71,7 @@ bool JobsHaveOnlyOwnTriggers(bool outside_batches) {
   // jobs: the DELETE's triggers. export_jobs: the cascade's DELETE would fire its statement
   // triggers and rules even for no row. deleted_file_batches: the paths' INSERT, which has no
   // trigger of ours (one there is the application's, and must fire).
-  return OnlyOwn(jobs, schema, fk, outside_batches) &&
+  return OnlyOwn(jobs, schema, fk, kind == IdleCascade::kJobsOutsideBatches) &&
          OnlyOwn(exports, schema, fk, false) && OnlyOwn(paths, schema, InvalidOid, false);
 }
 
