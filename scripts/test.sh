@@ -18,7 +18,28 @@ jk_use_pg_path
 
 work=$(mktemp -d /tmp/jobkeeper-test.XXXXXX)
 chmod 755 "$work"
-cleanup() { jk_cluster_destroy "$work/cluster"; rm -rf "$work"; }
+cleanup() {
+  [ -n "${suite_pid:-}" ] && kill "$suite_pid" 2>/dev/null && wait "$suite_pid" 2>/dev/null
+  jk_cluster_destroy "$work/cluster"; rm -rf "$work"
+}
+# Runs a suite ("$@") with its output in log $1, passing that through filter $2 as it comes;
+# returns the suite's status. The suite writes to a file, never to a pipe: stopped in the
+# middle, this script stops the suite (cleanup), and the suite's own cleanup of its clusters
+# runs, where a broken pipe would have killed it first.
+follow() {
+  local log=$1 filter=$2
+  shift 2
+  : >"$log"
+  "$@" >"$log" 2>&1 &
+  suite_pid=$!
+  tail -n +1 -f --pid="$suite_pid" "$log" | "$filter" &
+  local shown=$!
+  wait "$suite_pid"  # a wait, not a foreground pipeline: a signal's trap runs at once
+  local rc=$?
+  wait "$shown"
+  suite_pid=
+  return "$rc"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -55,12 +76,12 @@ jk_log "starting throwaway cluster on port $port"
 if jk_cluster_start "$work/cluster" "$port" "fsync = off" "jobkeeper.databases = 'postgres'"; then
   export PGHOST="$work/cluster/sock" PGPORT="$port" PGUSER=postgres
   # pg_regress and pg_isolation_regress print one line per test: "... ok" or "... FAILED".
+  test_lines() { grep --line-buffered -E '\.\.\. (ok|FAILED|failed)'; }  # as each test ends
   run_pg_suite() {
     local name=$1 target=$2 log="$work/$1.log" ok bad
     jk_log "$name"
-    make -s "$target" PG_CONFIG="$JK_PG_BIN/pg_config" 2>&1 | tee "$log" |
-      grep --line-buffered -E '\.\.\. (ok|FAILED|failed)'  # as each test ends
-    local rc=${PIPESTATUS[0]}
+    follow "$log" test_lines make -s "$target" PG_CONFIG="$JK_PG_BIN/pg_config"
+    local rc=$?
     ok=$(grep -cE '\.\.\. ok( |$)' "$log")
     bad=$(grep -cE '\.\.\. (FAILED|failed)' "$log")
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; cat "$log"; fi
@@ -93,7 +114,6 @@ tap_progress() {
   local line file="" ok=0 bad=0
   : >"$work/tap_died"
   while IFS= read -r line; do
-    printf '%s\n' "$line" >>"$work/tap.log"
     case $line in
       "["*"] "*".pl .."*" skipped: "*) echo "${line#*] }" ;;  # "... skipped: no pgbouncer"
       "["*"] t/"*.pl*|"["*"] test/"*.pl*) file=${line#*] }; file=${file%% *}; ok=0; bad=0 ;;
@@ -111,9 +131,10 @@ tap_progress() {
     esac
   done
 }
-jk_as_postgres env PATH="$PATH" PERL5OPT="-I$tap_tree/test/perl -MJKAutoflush" \
-  make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" PROVE_FLAGS="-v --timer" 2>&1 | tap_progress
-tap_rc=${PIPESTATUS[0]}
+follow "$work/tap.log" tap_progress \
+  jk_as_postgres env PATH="$PATH" PERL5OPT="-I$tap_tree/test/perl -MJKAutoflush" \
+  make -s -C "$tap_tree" tapcheck PG_CONFIG="$JK_PG_BIN/pg_config" PROVE_FLAGS="-v --timer"
+tap_rc=$?
 tap_ok=$(grep -cE '^ok [0-9]+' "$work/tap.log")
 tap_bad=$(( $(grep -cE '^not ok [0-9]+' "$work/tap.log") + $(wc -l <"$work/tap_died") ))
 if [ "$tap_rc" -ne 0 ] && [ "$tap_bad" -eq 0 ]; then tap_bad=1; fi
@@ -129,8 +150,10 @@ count "$tap_ok" "$tap_bad"
 run_script_suite() {  # $1 name, $2 script, $3 lines to show, $4 log lines to show on failure
   local log="$work/$1.log" summary ok=0 bad=1 rc
   jk_log "$1 ($2)"
-  bash "$2" 2>&1 | tee "$log" | grep --line-buffered -E "$3"
-  rc=${PIPESTATUS[0]}
+  shown() { grep --line-buffered -E "$pattern"; }
+  local pattern=$3
+  follow "$log" shown bash "$2"
+  rc=$?
   summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
   [ -n "$summary" ] && read -r ok _ bad _ <<<"$summary"
   # A script that failed, or passed nothing, fails its suite whatever its summary says.
