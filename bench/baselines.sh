@@ -59,9 +59,10 @@ prepare() {
   psql -X -q -d "$s" -c "VACUUM ANALYZE" -c "CHECKPOINT"
   return 0
 }
-# Runs pgbench; prints jobs/s (transactions/s divided by transactions per job).
+# Runs pgbench; prints jobs/s. pgbench counts a run of the whole script as one transaction, and
+# each script is one job: its claim and its completion, or its enqueue.
 run() {
-  local s=$1 script=$2 clients=$3 sync=$4 per_job=$5 out tps
+  local s=$1 script=$2 clients=$3 sync=$4 out tps
   out=$(PGOPTIONS="-c synchronous_commit=$sync ${extra_options:-}" pgbench -n -M prepared -c "$clients" \
           -j $((clients < 2 ? clients : 2)) -t $((n / clients)) -D n=0 -D tag="$RANDOM$RANDOM" \
           -f "$script" "$s" 2>&1) || true
@@ -71,7 +72,7 @@ run() {
     echo 0
     return
   fi
-  awk -v t="$tps" -v k="$per_job" 'BEGIN { printf "%.0f", t / k }'
+  awk -v t="$tps" 'BEGIN { printf "%.0f", t }'
 }
 median() { tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 script_for() {  # $1 system, $2 lifecycle|enqueue
@@ -81,7 +82,7 @@ script_for() {  # $1 system, $2 lifecycle|enqueue
 echo "jobkeeper vs ../shared/baselines: $n jobs per run, median of $rounds, $(nproc) cores"
 printf '%-34s %9s %9s %9s %10s %10s\n' "jobs/s" raw plpgsql jobkeeper "jk/raw" "jk/plpgsql"
 wanted() { [ -z "${CELLS:-}" ] || grep -Eq -- "$CELLS" <<<"$1"; }
-cell() {  # $1 label, $2 kind, $3 clients, $4 sync, $5 prefill, $6 transactions per job
+cell() {  # $1 label, $2 kind, $3 clients, $4 sync, $5 prefill
   wanted "$1" || return 0
   declare -A res
   for s in raw plpgsql jobkeeper; do res[$s]=""; done
@@ -89,7 +90,7 @@ cell() {  # $1 label, $2 kind, $3 clients, $4 sync, $5 prefill, $6 transactions 
     jk_step "$1: round $r of $rounds"
     for s in raw plpgsql jobkeeper; do  # interleaved: drift hits every system alike
       prepare "$s" "$5"
-      res[$s]+="$(run "$s" "$(script_for "$s" "$2")" "$3" "$4" "$6") "
+      res[$s]+="$(run "$s" "$(script_for "$s" "$2")" "$3" "$4") "
     done
   done
   local a b c
@@ -98,11 +99,11 @@ cell() {  # $1 label, $2 kind, $3 clients, $4 sync, $5 prefill, $6 transactions 
     "$(awk -v x="$c" -v y="$a" 'BEGIN { printf "%.2f", x / y }')" \
     "$(awk -v x="$c" -v y="$b" 'BEGIN { printf "%.2f", x / y }')"
 }
-cell "lifecycle, 1 client, sync on" lifecycle 1 on "$n" 2
-cell "lifecycle, 8 clients, sync on" lifecycle 8 on "$n" 2
-cell "lifecycle, 1 client, sync off" lifecycle 1 off "$n" 2
-cell "lifecycle, 8 clients, sync off" lifecycle 8 off "$n" 2
-cell "enqueue, 8 clients, sync on" enqueue 8 on 0 1
+cell "lifecycle, 1 client, sync on" lifecycle 1 on "$n"
+cell "lifecycle, 8 clients, sync on" lifecycle 8 on "$n"
+cell "lifecycle, 1 client, sync off" lifecycle 1 off "$n"
+cell "lifecycle, 8 clients, sync off" lifecycle 8 off "$n"
+cell "enqueue, 8 clients, sync on" enqueue 8 on 0
 
 # Events: jobkeeper's 8-client lifecycle (sync on) with a listener connected that reads what it
 # is sent, events on (the default) against events off.
@@ -117,7 +118,7 @@ for ((r = 1; r <= rounds; r++)); do
   jk_step "events on and off: round $r of $rounds"
   for mode in on off; do
     prepare jobkeeper "$n"
-    ev[$mode]+="$(extra_options="-c jobkeeper.notify=$mode" run jobkeeper "$work/jk_lifecycle.pgb" 8 on 2) "
+    ev[$mode]+="$(extra_options="-c jobkeeper.notify=$mode" run jobkeeper "$work/jk_lifecycle.pgb" 8 on) "
   done
 done
 pkill -P "$listener_pid" 2>/dev/null; kill "$listener_pid" 2>/dev/null

@@ -55,6 +55,40 @@ SET jobkeeper.cleanup_batch_size = 7;
 INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
 SELECT 'bulk', '/bulk/' || i, 'completed', now() - interval '2 days' FROM generate_series(1, 50) i;
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+-- Jobs that their exports keep, at the front of the expired ones: batches lock jobs without
+-- looking at their exports first, and their delete, looking after the locks, keeps these;
+-- once a batch found more than a tenth of them, the later ones look first. Here 5 of the first
+-- batch of 7: every other job goes, these 5 stay with their exports. Then 1 kept job in front
+-- of 20, batches of 20: each batch locks it again, and the 20 go.
+INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+SELECT CASE WHEN i <= 5 THEN 'kept' ELSE 'free' END, '/k/' || i, 'completed',
+       now() - interval '3 days' + i * interval '1 second'
+  FROM generate_series(1, 30) i;
+INSERT INTO jobkeeper.export_jobs (job_id, export_type)
+SELECT id, 'pdf' FROM jobkeeper.jobs WHERE file_name = 'kept';
+-- The other jobs' exports expired: batches after the first lock and delete in one statement.
+INSERT INTO jobkeeper.export_jobs (job_id, export_type, status, file_path, finished_at)
+SELECT id, 'srt', 'completed', file_path || '.srt', now() - interval '3 days'
+  FROM jobkeeper.jobs WHERE file_name = 'free';
+SELECT jobs_deleted, exports_deleted FROM jobkeeper.run_cleanup();
+SELECT file_name, count(*) FROM jobkeeper.jobs WHERE file_name IN ('kept', 'free') GROUP BY 1;
+SELECT count(*) AS kept_exports FROM jobkeeper.export_jobs e
+  JOIN jobkeeper.jobs j ON j.id = e.job_id WHERE j.file_name = 'kept';
+SELECT kind, count(*) AS free_paths FROM jobkeeper.deleted_files WHERE file_path LIKE '/k/%'
+ GROUP BY kind ORDER BY kind;
+DELETE FROM jobkeeper.export_jobs e USING jobkeeper.jobs j WHERE j.id = e.job_id AND j.file_name = 'kept';
+DELETE FROM jobkeeper.jobs WHERE file_name = 'kept';
+SET jobkeeper.cleanup_batch_size = 20;
+INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+SELECT CASE WHEN i = 1 THEN 'kept' ELSE 'free' END, '/k1/' || i, 'completed',
+       now() - interval '3 days' + i * interval '1 second'
+  FROM generate_series(1, 21) i;
+INSERT INTO jobkeeper.export_jobs (job_id, export_type)
+SELECT id, 'pdf' FROM jobkeeper.jobs WHERE file_name = 'kept';
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+SELECT file_name, count(*) FROM jobkeeper.jobs WHERE file_name IN ('kept', 'free') GROUP BY 1;
+DELETE FROM jobkeeper.export_jobs e USING jobkeeper.jobs j WHERE j.id = e.job_id AND j.file_name = 'kept';
+DELETE FROM jobkeeper.jobs WHERE file_name = 'kept';
 RESET jobkeeper.cleanup_batch_size;
 
 -- Paths are kept per cleanup batch; the view shows one row per path.

@@ -47,6 +47,12 @@ int NextBatchSize(int current, bool timed_out, int configured) noexcept {
   return std::clamp(next, floor, ceiling);
 }
 
+void ExportLookAhead::AfterBatch(std::int64_t locked, std::int64_t deleted,
+                                 std::int64_t skipped) noexcept {
+  const std::int64_t kept = locked - deleted - skipped;
+  if (kept > 0 && kept * 10 > locked) looks_first_ = true;
+}
+
 Micros NextRunAt(Micros last_start, Micros interval, Micros now) noexcept {
   const Micros due = last_start > std::numeric_limits<Micros>::max() - interval
                          ? std::numeric_limits<Micros>::max()

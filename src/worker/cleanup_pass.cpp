@@ -11,9 +11,8 @@
 #include "pg/settings.hpp"
 #include "pg/text.hpp"
 #include "worker/batch_pass.hpp"
+#include "worker/cleanup_attempt.hpp"
 #include "worker/cleanup_statements.hpp"
-#include "worker/idle_cascade.hpp"
-#include "worker/owner_rights.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -21,14 +20,11 @@ extern "C" {
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
-#include "utils/uuid.h"
 }
 
 namespace jk::worker {
@@ -36,237 +32,12 @@ namespace jk::worker {
 namespace {
 
 constexpr int kSalvageRows = 100;     // rows of a failed batch redone one at a time
-constexpr int kMaxSkipped = 1000;     // failing rows a step skips before it gives up
 constexpr int kMaxFloorTimeouts = 3;  // timeouts in a row at the smallest batch: step ends
-constexpr int kResumeKeyLength = 128;  // a timestamp, date or number as text
 // Subtransactions one run_cleanup() call may use (one per batch, one per row redone alone).
 // Each keeps a lock on its transaction id until the caller's transaction ends, and past 64
 // every snapshot in the cluster looks them up in pg_subtrans: at the default batch size this
 // covers 5,000,000 rows; a call that needs more ends its step and says to call it again.
 constexpr int kMaxCallerSubtransactions = 1000;
-
-// Subtransactions used by the current run_cleanup() or expire_leases() call.
-int caller_subtransactions = 0;
-
-// Rows whose change failed in this step, by ctid; every lock statement leaves them out. A row
-// whose change failed was rolled back, so it keeps its ctid (an update by someone else gives
-// it a new one, and it is simply tried again).
-struct Skipped {
-  ItemPointerData* tids;  // kMaxSkipped of them, in memory that outlives the batches' transactions
-  int count;
-};
-
-// One attempt at a batch: what to do, and what it did.
-struct Attempt {
-  const BatchKind* kind;
-  Datum cutoff;
-  int limit;
-  bool one_by_one;     // change each locked row on its own, skipping the ones that fail
-  bool guard_restore;  // do nothing while a pg_restore is connected
-  Skipped* skipped;
-  int64 taken;
-  int64 first;
-  int64 second;
-  int64 rows_skipped;
-  bool postponed;
-  char error[kPassErrorLength];  // the batch's error, or the first failing row's
-  // A keyset kind's batch starts at the key its previous batch ended at ("": the first),
-  // and this batch's last key is left here for the next.
-  char resume[kResumeKeyLength];
-  // A sweep batch: pages [sweep_from, sweep_to) with the kind's sweep statement.
-  bool sweep;
-  BlockNumber sweep_from;
-  BlockNumber sweep_to;
-  Datum locked_tids, locked_ids;  // what the lock statement locked (tid[], uuid[] or null)
-  bool locked_ids_null;
-};
-
-// An attempt at a batch of up to limit rows of kind; the worker's guard against restores.
-Attempt NewAttempt(const BatchKind& kind, Datum cutoff, int limit, bool one_by_one, bool worker,
-                   Skipped* skipped, const char* resume) {
-  Attempt a = {};
-  strlcpy(a.resume, resume, sizeof a.resume);
-  a.kind = &kind;
-  a.cutoff = cutoff;
-  a.limit = limit;
-  a.one_by_one = one_by_one;
-  a.guard_restore = worker;
-  a.skipped = skipped;
-  return a;
-}
-
-// Reads bigint column col of the one row the last statement returned (null reads as 0).
-int64 ReadInt64(int col) {
-  bool isnull;
-  const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
-  return isnull ? 0 : DatumGetInt64(d);
-}
-
-// Runs a statement that must return exactly one row, left in SPI_tuptable.
-void ExecuteOneRow(const char* sql, int nargs, Oid* types, Datum* values) {
-  if (SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 1) != SPI_OK_SELECT ||
-      SPI_processed != 1) {
-    elog(ERROR, "jobkeeper cleanup statement returned no row");
-  }
-}
-
-bool RestoreConnected() {
-  Oid types[1] = {OIDOID};
-  Datum values[1] = {ObjectIdGetDatum(MyDatabaseId)};
-  ExecuteOneRow(kRestoreConnectedSql, 1, types, values);
-  bool isnull;
-  const bool connected =
-      DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-  SPI_freetuptable(SPI_tuptable);
-  return connected;
-}
-
-// Runs the kind's change statement on the locked rows tids; adds its counts to a.
-void Change(Attempt* a, Datum tids) {
-  Oid types[1] = {TIDARRAYOID};
-  Datum values[1] = {tids};
-  ExecuteOneRow(a->kind->change_sql, 1, types, values);
-  a->first += ReadInt64(1);
-  a->second += ReadInt64(2);
-  SPI_freetuptable(SPI_tuptable);
-}
-
-// Changes each locked row in a subtransaction of its own; a row whose change fails is rolled
-// back, logged and added to the skipped rows. A cancel or timeout ends the attempt.
-void ChangeOneByOne(Attempt* a, ArrayType* tid_array, ArrayType* id_array) {
-  Datum* tids;
-  Datum* ids = nullptr;
-  int ntids;
-  int nids = 0;
-  deconstruct_array(tid_array, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT, &tids,
-                    nullptr, &ntids);
-  if (id_array != nullptr) {
-    deconstruct_array(id_array, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &ids, nullptr, &nids);
-  }
-  MemoryContext caller = CurrentMemoryContext;
-  ResourceOwner owner = CurrentResourceOwner;
-  for (int i = 0; i < ntids && a->skipped->count < kMaxSkipped; i++) {
-    CHECK_FOR_INTERRUPTS();
-    Datum one = PointerGetDatum(
-        construct_array(&tids[i], 1, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT));
-    caller_subtransactions++;
-    BeginInternalSubTransaction(nullptr);
-    PG_TRY();
-    {
-      Change(a, one);
-      ReleaseCurrentSubTransaction();
-      MemoryContextSwitchTo(caller);
-      CurrentResourceOwner = owner;
-    }
-    PG_CATCH();
-    {
-      MemoryContextSwitchTo(caller);
-      ErrorData* edata = CopyErrorData();
-      FlushErrorState();
-      RollbackAndReleaseCurrentSubTransaction();
-      MemoryContextSwitchTo(caller);
-      CurrentResourceOwner = owner;
-      if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-          edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
-        ReThrowError(edata);
-      }
-      // Rows with a uuid are named by it, the others (a TTL rule's) by their ctid.
-      const char* id = i < nids ? DatumGetCString(DirectFunctionCall1(uuid_out, ids[i]))
-                                : DatumGetCString(DirectFunctionCall1(tidout, tids[i]));
-      ereport(LOG, (errmsg("jobkeeper cleanup skipped %s %s: %s", a->kind->row_kind, id,
-                           edata->message),
-                    errdetail("The row is left as it is; the next pass tries it again.")));
-      if (a->error[0] == '\0') {
-        jk::pg::CopyClipped(a->error, sizeof a->error,
-                            psprintf("%s %s skipped: %s", a->kind->row_kind, id, edata->message));
-      }
-      ItemPointerCopy(reinterpret_cast<ItemPointer>(DatumGetPointer(tids[i])), &a->skipped->tids[a->skipped->count++]);
-      a->rows_skipped++;
-      FreeErrorData(edata);
-    }
-    PG_END_TRY();
-  }
-}
-
-// Changes the rows the attempt's lock statement locked, all at once or one by one.
-void ChangeLocked(Attempt* a) {
-  if (!a->one_by_one) return Change(a, a->locked_tids);
-  ChangeOneByOne(a, DatumGetArrayTypeP(a->locked_tids),
-                 a->locked_ids_null ? nullptr : DatumGetArrayTypeP(a->locked_ids));
-}
-
-// A sweep batch: deletes the expired rows of its pages that no one holds, in one statement.
-void RunSweep(Attempt* a) {
-  ItemPointerData from;
-  ItemPointerData to;
-  ItemPointerSet(&from, a->sweep_from, 0);
-  ItemPointerSet(&to, a->sweep_to, 0);
-  Oid types[3] = {TIMESTAMPTZOID, TIDOID, TIDOID};
-  Datum values[3] = {a->cutoff, PointerGetDatum(&from), PointerGetDatum(&to)};
-  if (SPI_execute_with_args(a->kind->sweep_sql, 3, types, values, nullptr, false, 0) !=
-      SPI_OK_DELETE) {
-    elog(ERROR, "jobkeeper sweep statement did not delete");
-  }
-  a->first += static_cast<int64>(SPI_processed);
-  ExecuteOneRow(a->kind->sweep_left_sql, 3, types, values);
-  a->second += ReadInt64(1);
-  SPI_freetuptable(SPI_tuptable);
-}
-
-// The attempt itself, inside its (sub)transaction with SPI connected.
-void RunAttempt(Attempt* a) {
-  if (a->guard_restore && RestoreConnected()) {
-    a->postponed = true;
-    return;
-  }
-  if (a->sweep) {
-    RunSweep(a);
-    return;
-  }
-  Datum* skipped = static_cast<Datum*>(palloc(sizeof(Datum) * (a->skipped->count + 1)));
-  for (int i = 0; i < a->skipped->count; i++) {
-    skipped[i] = PointerGetDatum(&a->skipped->tids[i]);
-  }
-  Oid types[4] = {TIMESTAMPTZOID, INT4OID, TIDARRAYOID, TEXTOID};
-  Datum values[4] = {a->cutoff, Int32GetDatum(a->limit),
-                     PointerGetDatum(construct_array(skipped, a->skipped->count, TIDOID,
-                                                     sizeof(ItemPointerData), false,
-                                                     TYPALIGN_SHORT)),
-                     a->resume[0] != '\0' ? CStringGetTextDatum(a->resume) : (Datum)0};
-  const char nulls[4] = {' ', ' ', ' ', a->resume[0] != '\0' ? ' ' : 'n'};
-  if (SPI_execute_with_args(a->kind->lock_sql, a->kind->keyset ? 4 : 3, types, values, nulls,
-                            false, 1) != SPI_OK_SELECT ||
-      SPI_processed != 1) {
-    elog(ERROR, "jobkeeper cleanup statement returned no row");
-  }
-  SPITupleTable* locked = SPI_tuptable;
-  a->taken = ReadInt64(3);
-  if (a->kind->keyset && a->taken > 0) {
-    char* last = SPI_getvalue(locked->vals[0], locked->tupdesc, 4);
-    if (last != nullptr) strlcpy(a->resume, last, sizeof a->resume);
-  }
-  if (a->taken > 0) {
-    bool isnull;
-    a->locked_tids = SPI_getbinval(locked->vals[0], locked->tupdesc, 1, &isnull);
-    a->locked_ids = SPI_getbinval(locked->vals[0], locked->tupdesc, 2, &isnull);
-    a->locked_ids_null = isnull;
-    void (*change)(void*) = [](void* attempt) { ChangeLocked(static_cast<Attempt*>(attempt)); };
-    if (CascadeIsIdle(a->kind->cascade)) RunWithoutIdleCascade(change, a);
-    else change(a);
-  }
-  // run_cleanup() keeps one SPI connection for every batch: free each batch's results.
-  SPI_freetuptable(locked);
-}
-
-// Runs the attempt as the kind's role when it names one (a TTL rule's owner; see RunAsOwner).
-void RunAs(Attempt* a) {
-  if (a->kind->run_as == InvalidOid) {
-    RunAttempt(a);
-    return;
-  }
-  RunAsOwner(a->kind->run_as, [](void* attempt) { RunAttempt(static_cast<Attempt*>(attempt)); },
-             a);
-}
 
 }  // namespace
 
@@ -378,6 +149,11 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
   Skipped skipped = {
       static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * kMaxSkipped)), 0};
   char resume[kResumeKeyLength] = "";  // where a keyset kind's next batch starts
+  jk::core::ExportLookAhead look;      // whether expired jobs' batches look at exports first
+  // Whether a batch has taken a full batch: the next ones may fuse their two statements. The
+  // first batch of a step does not, so that a step with nothing to do runs no change at all
+  // (no statement trigger of the application's fires).
+  bool more = false;
   int batch = first_batch;
   int floor_timeouts = 0;
   for (;;) {
@@ -398,6 +174,8 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
       break;
     }
     Attempt a = NewAttempt(kind, cutoff, batch, false, worker, &skipped, resume);
+    a.quick = !look.LooksFirst();
+    a.fuse = more;
     Outcome outcome = RunIsolated(mode, &a);
     // A batch that fails for a row's sake is halved until it is small, so that the rows
     // before the bad one go in batches; then the small batch is redone one row at a time.
@@ -414,6 +192,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
       char batch_error[kPassErrorLength];
       strlcpy(batch_error, a.error, sizeof batch_error);
       a = NewAttempt(kind, cutoff, batch, true, worker, &skipped, resume);
+      a.quick = !look.LooksFirst();
       outcome = RunIsolated(mode, &a);
       if (outcome == Outcome::kFailed) {  // not a row's fault: the step cannot go on
         NoteError(counts, a.error);
@@ -443,6 +222,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     }
     floor_timeouts = 0;
     strlcpy(resume, a.resume, sizeof resume);  // a batch that went through moves the start on
+    if (kind.quick_lock_sql != nullptr) look.AfterBatch(a.taken, a.first, a.rows_skipped);
     *first += a.first;
     *second += a.second;
     counts->rows_skipped += a.rows_skipped;
@@ -457,6 +237,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     // A short batch means nothing is left that this pass may take (rows skipped because
     // someone holds them wait for the next pass).
     if (once || a.taken < a.limit) break;
+    more = true;
     batch = jk::core::NextBatchSize(batch, false, configured);
   }
   pfree(skipped.tids);

@@ -36,6 +36,15 @@ struct BatchKind {
   // Whether the change deletes only jobs it found without exports after their locks, so that
   // the foreign key's cascade has nothing to do and may be skipped (idle_cascade.hpp).
   IdleCascade cascade = IdleCascade::kNo;
+  // Expired jobs: lock_sql without its look at the jobs' exports, for the batches that
+  // jk::core::ExportLookAhead lets go without it (the change looks again). Null for the others.
+  const char* quick_lock_sql = nullptr;
+  // A kind whose change needs no second look after the locks (exports): one statement ($1
+  // cutoff, $2 limit, $3 tid[] rows to skip) -> (bigint locked, and the change's two counts)
+  // that locks a batch and changes it, used unless the batch is redone one row at a time.
+  // Rows that someone changed between the statement's snapshot and its lock are locked but left
+  // alone (their new version is not in the snapshot); the next pass takes them.
+  const char* fused_sql = nullptr;
 };
 
 // Expired leases: processing rows whose lease ended go back to pending, or to failed once
@@ -78,17 +87,26 @@ inline constexpr BatchKind kExportLeases = {
   "           FROM " source " s WHERE s.file_path IS NOT NULL) g GROUP BY g.chunk"
 
 // Finished exports older than the cutoff. Returns (deleted, 0).
+#define JK_LOCK_EXPIRED_EXPORTS(columns)                                                  \
+  "SELECT " columns " FROM jobkeeper.export_jobs e"                                       \
+  " WHERE e.finished_at <= $1 AND e.status IN ('completed', 'failed', 'cancelled')"       \
+  "   AND e.ctid <> ALL ($3)"                                                             \
+  " ORDER BY e.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+#define JK_DELETE_EXPORTS(tids)                                                           \
+  "gone AS (DELETE FROM jobkeeper.export_jobs e WHERE e.ctid = ANY (" tids ")"            \
+  "    RETURNING e.id, e.file_path),"                                                     \
+  " files AS (" JK_RECORD_PATHS("export", "gone") ")"
 inline constexpr BatchKind kExpiredExports = {
     "jobkeeper: deleting expired exports", "export",
     "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
-    "  SELECT e.ctid AS tid, e.id FROM jobkeeper.export_jobs e"
-    "   WHERE e.finished_at <= $1 AND e.status IN ('completed', 'failed', 'cancelled')"
-    "     AND e.ctid <> ALL ($3)"
-    "   ORDER BY e.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",
-    "WITH gone AS (DELETE FROM jobkeeper.export_jobs e WHERE e.ctid = ANY ($1)"
-    "    RETURNING e.id, e.file_path),"
-    " files AS (" JK_RECORD_PATHS("export", "gone") ")"
-    " SELECT count(*), 0::bigint FROM gone"};
+    JK_LOCK_EXPIRED_EXPORTS("e.ctid AS tid, e.id") ") v",
+    "WITH " JK_DELETE_EXPORTS("$1") " SELECT count(*), 0::bigint FROM gone",
+    0, 0, false, nullptr, nullptr, IdleCascade::kNo, nullptr,
+    "WITH locked AS (" JK_LOCK_EXPIRED_EXPORTS("e.ctid AS tid") "), "
+    JK_DELETE_EXPORTS("ARRAY(SELECT locked.tid FROM locked)")
+    " SELECT (SELECT count(*) FROM locked), count(*), 0::bigint FROM gone"};
+#undef JK_LOCK_EXPIRED_EXPORTS
+#undef JK_DELETE_EXPORTS
 
 // Jobs finished at or before the cutoff that have no export left: the export step ran first
 // and took the expired ones; any other export keeps its job. The "OFFSET 0" keeps each NOT
@@ -97,17 +115,23 @@ inline constexpr BatchKind kExpiredExports = {
 // an export committed between the lock statement's snapshot and its lock shows up there and
 // keeps its job, and none can be added once the job is locked (the foreign key check needs a
 // lock that conflicts with ours). So the ON DELETE CASCADE finds nothing to delete whose path
-// would go unrecorded, and never takes an active export. Returns (deleted, 0).
+// would go unrecorded, and never takes an active export. That second look is what keeps the
+// exports safe; the lock statement's own look only spares the locks of the jobs kept, and
+// the quick lock statement leaves it out (jk::core::ExportLookAhead). Returns (deleted, 0).
+#define JK_LOCK_EXPIRED_JOBS(extra, look)                                                  \
+  "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("                              \
+  "  SELECT j.ctid AS tid, j.id FROM jobkeeper.jobs j"                                     \
+  "   WHERE j.finished_at <= $1 AND j.status IN ('completed', 'failed', 'cancelled')"      \
+  "     AND j.ctid <> ALL ($3)" extra look                                                 \
+  "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v"
+#define JK_NO_EXPORT \
+  "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)"
 #define JK_EXPIRED_JOBS(name, extra, idle)                                                 \
   inline constexpr BatchKind name = {                                                      \
       "jobkeeper: deleting expired jobs", "job",                                           \
-      "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("                          \
-      "  SELECT j.ctid AS tid, j.id FROM jobkeeper.jobs j"                                 \
-      "   WHERE j.finished_at <= $1 AND j.status IN ('completed', 'failed', 'cancelled')"  \
-      "     AND j.ctid <> ALL ($3)" extra                                                  \
-      "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
-      "   ORDER BY j.finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) v",                      \
-      JK_DELETE_LOCKED_JOBS, 0, 0, false, nullptr, nullptr, idle}
+      JK_LOCK_EXPIRED_JOBS(extra, JK_NO_EXPORT),                                           \
+      JK_DELETE_LOCKED_JOBS, 0, 0, false, nullptr, nullptr, idle,                          \
+      JK_LOCK_EXPIRED_JOBS(extra, "")}
 #define JK_DELETE_LOCKED_JOBS                                                               \
   "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"                      \
   "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
@@ -119,6 +143,8 @@ JK_EXPIRED_JOBS(kExpiredJobs, "", IdleCascade::kJobs);
 JK_EXPIRED_JOBS(kExpiredLooseJobs, "     AND j.batch_ids IS NULL",
                 IdleCascade::kJobsOutsideBatches);
 #undef JK_EXPIRED_JOBS
+#undef JK_NO_EXPORT
+#undef JK_LOCK_EXPIRED_JOBS
 
 // And the jobs of batches that are done (SPEC section 10): announced as finished at or before
 // the cutoff and still finished (nothing pending or processing since). They are found through

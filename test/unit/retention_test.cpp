@@ -104,6 +104,26 @@ TEST(RetentionTest, BatchStaysWithinASmallConfiguredSize) {
   EXPECT_EQ(NextBatchSize(0, false, 0), 1);
 }
 
+TEST(RetentionTest, JobsAreLockedWithoutALookAtTheirExportsUntilTheyKeepManyJobs) {
+  ExportLookAhead look;
+  EXPECT_FALSE(look.LooksFirst());
+  look.AfterBatch(5000, 5000, 0);  // nothing kept
+  EXPECT_FALSE(look.LooksFirst());
+  look.AfterBatch(5000, 4500, 0);  // a tenth kept: still cheaper to lock them again
+  EXPECT_FALSE(look.LooksFirst());
+  look.AfterBatch(5000, 4000, 900);  // the failed rows are skipped, not kept by exports
+  EXPECT_FALSE(look.LooksFirst());
+  look.AfterBatch(0, 0, 0);
+  EXPECT_FALSE(look.LooksFirst());
+  look.AfterBatch(5000, 4499, 0);  // more than a tenth
+  EXPECT_TRUE(look.LooksFirst());
+  look.AfterBatch(5000, 5000, 0);  // and for the rest of the step
+  EXPECT_TRUE(look.LooksFirst());
+  ExportLookAhead small;
+  small.AfterBatch(3, 2, 0);  // one of three
+  EXPECT_TRUE(small.LooksFirst());
+}
+
 TEST(RetentionTest, NextRunIsAnIntervalAfterTheLastStartButNeverPast) {
   EXPECT_EQ(NextRunAt(kNow, kHour, kNow), kNow + kHour);
   EXPECT_EQ(NextRunAt(kNow - 3 * kHour, kHour, kNow), kNow);  // overdue: now
