@@ -202,6 +202,21 @@ INSERT INTO jobkeeper.jobs (id, file_name, file_path, status, finished_at) VALUE
 SELECT jobs_deleted FROM jobkeeper.run_cleanup();
 SELECT count(*) AS recorded FROM jobkeeper.deleted_files WHERE file_path = '/t4';
 SHOW session_replication_role;
+-- A full batch that changes nothing ends its step with a warning, instead of being taken again
+-- for ever: here an application's BEFORE DELETE trigger keeps some jobs without an error.
+CREATE FUNCTION app_keep() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER app_keep BEFORE DELETE ON jobkeeper.jobs
+  FOR EACH ROW WHEN (OLD.file_name = 'stuck') EXECUTE FUNCTION app_keep();
+INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+SELECT 'stuck', '/s/' || i, 'completed', now() - interval '2 days' FROM generate_series(1, 10) i;
+SET jobkeeper.cleanup_batch_size = 7;
+SELECT jobs_deleted FROM jobkeeper.run_cleanup();
+RESET jobkeeper.cleanup_batch_size;
+SELECT error FROM jobkeeper.cleanup_runs ORDER BY id DESC LIMIT 1;
+SELECT count(*) AS stuck FROM jobkeeper.jobs WHERE file_name = 'stuck';
+DROP TRIGGER app_keep ON jobkeeper.jobs;
+DROP FUNCTION app_keep();
+DELETE FROM jobkeeper.jobs WHERE file_name = 'stuck';
 DROP TABLE app_deleted_log;
 DROP FUNCTION app_log_delete(), app_log_paths();
 RESET jobkeeper.notify;

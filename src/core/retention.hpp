@@ -53,18 +53,21 @@ int NextBatchSize(int current, bool timed_out, int configured) noexcept;
 // Whether a batch of expired jobs looks for their exports before it locks them. A job goes
 // only once it has no export left, and the batch's delete always looks again after the
 // locks, so this decides only what the locking costs: looking first keeps the jobs that still
-// have exports from being locked; not looking saves that look for every job. A step starts
-// without it. Once a batch finds that its exports kept more than a tenth of the jobs it
-// locked, the rest of the step looks first: those jobs stay at the front of the index, and
-// every later batch would lock them again.
+// have exports from being locked; not looking saves that look for every job. The worker's
+// steps start without it. Once a batch finds that its exports kept more than a tenth of the
+// jobs it locked, the rest of the step looks first: those jobs stay at the front of the index,
+// and every later batch would lock them again. run_cleanup() looks first from the start: its
+// locks last until its caller's transaction ends, and a kept job locked that long would hold
+// up whoever requests an export of it.
 class ExportLookAhead {
  public:
+  explicit ExportLookAhead(bool looks_first) noexcept : looks_first_(looks_first) {}
   bool LooksFirst() const noexcept { return looks_first_; }
   // After a batch: the jobs it locked, deleted, and skipped because their delete failed.
   void AfterBatch(std::int64_t locked, std::int64_t deleted, std::int64_t skipped) noexcept;
 
  private:
-  bool looks_first_ = false;
+  bool looks_first_;
 };
 
 // Returns when the next run is due: interval after the last start, but not before now.

@@ -33,11 +33,15 @@ JK_FUNCTION(jobkeeper_run_cleanup) {
   const TimestampTz started = GetCurrentTimestamp();
   jk::worker::RunCleanupPass(jk::worker::TxMode::kCallerTransaction, &counts, nullptr);
   const bool failed = counts.error[0] != '\0';
-  if (failed) {
+  if (failed && counts.rows_skipped > 0) {
     ereport(WARNING, (errmsg("jobkeeper.run_cleanup() skipped %lld rows that failed: %s",
                              static_cast<long long>(counts.rows_skipped), counts.error),
                       errdetail("The other rows were cleaned up; the failed ones are left as "
                                 "they are and recorded in jobkeeper.cleanup_runs.")));
+  } else if (failed) {
+    ereport(WARNING, (errmsg("jobkeeper.run_cleanup() ended a step early: %s", counts.error),
+                      errdetail("The rows it left are tried again by the next run; the error "
+                                "is recorded in jobkeeper.cleanup_runs.")));
   }
   jk::worker::RecordCleanupRun("run_cleanup", started, counts, failed ? counts.error : nullptr);
   Datum values[4] = {Int64GetDatum(counts.jobs_deleted), Int64GetDatum(counts.exports_deleted),

@@ -149,7 +149,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
   Skipped skipped = {
       static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * kMaxSkipped)), 0};
   char resume[kResumeKeyLength] = "";  // where a keyset kind's next batch starts
-  jk::core::ExportLookAhead look;      // whether expired jobs' batches look at exports first
+  jk::core::ExportLookAhead look(!worker);  // whether expired jobs' batches look at exports first
   // Whether a batch has taken a full batch: the next ones may fuse their two statements. The
   // first batch of a step does not, so that a step with nothing to do runs no change at all
   // (no statement trigger of the application's fires).
@@ -237,6 +237,17 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     // A short batch means nothing is left that this pass may take (rows skipped because
     // someone holds them wait for the next pass).
     if (once || a.taken < a.limit) break;
+    // A full batch that changed nothing would be taken again and again (say, an application's
+    // BEFORE trigger that silently keeps the rows), unless the batch was a quick one whose
+    // kept jobs the next batches now leave alone.
+    if (a.first == 0 && a.second == 0 && a.rows_skipped == 0 && !(a.quick && look.LooksFirst())) {
+      char message[kPassErrorLength];
+      snprintf(message, sizeof message,
+               "%s: a batch of %d rows changed none of them; the step ends and the next pass "
+               "tries again", kind.activity, batch);
+      NoteError(counts, message);
+      break;
+    }
     more = true;
     batch = jk::core::NextBatchSize(batch, false, configured);
   }

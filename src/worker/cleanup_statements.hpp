@@ -3,7 +3,10 @@
 // rows, found by ctid (a TID scan). Joining the change to the locking query instead lets the
 // planner hash the whole table for every batch, which made a cleanup quadratic. Locked rows
 // cannot change under us, so their ctids stay valid until the change; and the change can be
-// redone one row at a time when the batch fails, so that one bad row is skipped alone.
+// redone one row at a time when the batch fails, so that one bad row is skipped alone. A kind
+// whose change needs no second look may also fuse the two (fused_sql): its change finds the
+// rows by "ctid = ANY (ARRAY(SELECT ...))", an array computed once before the change runs, so
+// the change stays a TID scan ("IN (SELECT ...)" would be the join again).
 #pragma once
 
 #include "worker/idle_cascade.hpp"
@@ -43,7 +46,7 @@ struct BatchKind {
   // cutoff, $2 limit, $3 tid[] rows to skip) -> (bigint locked, and the change's two counts)
   // that locks a batch and changes it, used unless the batch is redone one row at a time.
   // Rows that someone changed between the statement's snapshot and its lock are locked but left
-  // alone (their new version is not in the snapshot); the next pass takes them.
+  // alone (their new version is not in the snapshot); a later batch or pass takes them.
   const char* fused_sql = nullptr;
 };
 
@@ -101,10 +104,14 @@ inline constexpr BatchKind kExpiredExports = {
     "SELECT array_agg(v.tid), array_agg(v.id), count(*) FROM ("
     JK_LOCK_EXPIRED_EXPORTS("e.ctid AS tid, e.id") ") v",
     "WITH " JK_DELETE_EXPORTS("$1") " SELECT count(*), 0::bigint FROM gone",
-    0, 0, false, nullptr, nullptr, IdleCascade::kNo, nullptr,
+    /*run_as=*/0, /*batch_size=*/0, /*keyset=*/false, /*sweep_sql=*/nullptr,
+    /*sweep_left_sql=*/nullptr, /*cascade=*/IdleCascade::kNo, /*quick_lock_sql=*/nullptr,
+    /*fused_sql=*/
     "WITH locked AS (" JK_LOCK_EXPIRED_EXPORTS("e.ctid AS tid") "), "
     JK_DELETE_EXPORTS("ARRAY(SELECT locked.tid FROM locked)")
     " SELECT (SELECT count(*) FROM locked), count(*), 0::bigint FROM gone"};
+// The fused statement takes no resume key and runs with the cascade as it is.
+static_assert(!kExpiredExports.keyset && kExpiredExports.cascade == IdleCascade::kNo);
 #undef JK_LOCK_EXPIRED_EXPORTS
 #undef JK_DELETE_EXPORTS
 
@@ -130,11 +137,11 @@ inline constexpr BatchKind kExpiredExports = {
   inline constexpr BatchKind name = {                                                      \
       "jobkeeper: deleting expired jobs", "job",                                           \
       JK_LOCK_EXPIRED_JOBS(extra, JK_NO_EXPORT),                                           \
-      JK_DELETE_LOCKED_JOBS, 0, 0, false, nullptr, nullptr, idle,                          \
-      JK_LOCK_EXPIRED_JOBS(extra, "")}
+      JK_DELETE_LOCKED_JOBS, /*run_as=*/0, /*batch_size=*/0, /*keyset=*/false,            \
+      /*sweep_sql=*/nullptr, /*sweep_left_sql=*/nullptr, /*cascade=*/idle,                 \
+      /*quick_lock_sql=*/JK_LOCK_EXPIRED_JOBS(extra, "")}
 #define JK_DELETE_LOCKED_JOBS                                                               \
-  "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)"                      \
-  "     AND NOT EXISTS (SELECT FROM jobkeeper.export_jobs e WHERE e.job_id = j.id OFFSET 0)" \
+  "WITH gone AS (DELETE FROM jobkeeper.jobs j WHERE j.ctid = ANY ($1)" JK_NO_EXPORT         \
   "    RETURNING j.id, j.file_path),"                                                       \
   " files AS (" JK_RECORD_PATHS("job", "gone") ")"                                          \
   " SELECT count(*), 0::bigint FROM gone"
@@ -143,7 +150,6 @@ JK_EXPIRED_JOBS(kExpiredJobs, "", IdleCascade::kJobs);
 JK_EXPIRED_JOBS(kExpiredLooseJobs, "     AND j.batch_ids IS NULL",
                 IdleCascade::kJobsOutsideBatches);
 #undef JK_EXPIRED_JOBS
-#undef JK_NO_EXPORT
 #undef JK_LOCK_EXPIRED_JOBS
 
 // And the jobs of batches that are done (SPEC section 10): announced as finished at or before
@@ -173,6 +179,7 @@ inline constexpr BatchKind kExpiredBatchJobs = {
     JK_DELETE_LOCKED_JOBS};
 #undef JK_DONE_BATCHES
 #undef JK_DELETE_LOCKED_JOBS
+#undef JK_NO_EXPORT
 #undef JK_EXPIRED_JOBS
 #undef JK_RECORD_PATHS
 

@@ -61,6 +61,56 @@ ok($node->safe_psql('app',
 		"SELECT count(*) > 0 FROM jobkeeper.cleanup_runs WHERE source = 'worker' AND error IS NULL"),
 	'worker runs are recorded');
 
+# Jobs that their exports keep, at the front of the expired ones. The worker's batches lock
+# jobs without looking at their exports first, and their delete, looking after the locks, keeps
+# these; once a batch found more than a tenth of its jobs kept, the later ones look first.
+# 5 kept in front of 25 in batches of 7; then 1 kept in front of 20 in batches of 20, which
+# every batch locks again.
+my $kept_since = $node->safe_psql('app', 'SELECT now()');
+foreach my $case ([7, 5, 30], [20, 1, 21])
+{
+	my ($size, $kept, $all) = @$case;
+	$node->safe_psql('postgres', "ALTER SYSTEM SET jobkeeper.cleanup_batch_size = $size");
+	$node->reload;
+	$node->safe_psql('app', qq{
+		SET jobkeeper.notify = off;
+		BEGIN;
+		INSERT INTO jobkeeper.jobs (file_name, file_path, status, finished_at)
+		SELECT CASE WHEN i <= $kept THEN 'kept' ELSE 'free' END, '/k$size/' || i, 'completed',
+		       now() - interval '3 days' + i * interval '1 second'
+		  FROM generate_series(1, $all) i;
+		INSERT INTO jobkeeper.export_jobs (job_id, export_type)
+		SELECT id, 'pdf' FROM jobkeeper.jobs WHERE file_name = 'kept';
+		INSERT INTO jobkeeper.export_jobs (job_id, export_type, status, file_path, finished_at)
+		SELECT id, 'srt', 'completed', file_path || '.srt', now() - interval '3 days'
+		  FROM jobkeeper.jobs WHERE file_name = 'free';
+		COMMIT;
+	});
+	ok($node->poll_query_until('app',
+			"SELECT NOT EXISTS (SELECT FROM jobkeeper.jobs WHERE file_name = 'free')"),
+		"batches of $size: the worker deletes the jobs behind $kept kept ones");
+	is($node->safe_psql('app', q{
+		SELECT count(DISTINCT j.id) || ' jobs, ' || count(e.id) || ' exports'
+		  FROM jobkeeper.jobs j LEFT JOIN jobkeeper.export_jobs e ON e.job_id = j.id
+		 WHERE j.file_name = 'kept'}),
+		"$kept jobs, $kept exports", "batches of $size: the kept jobs stay with their exports");
+	is($node->safe_psql('app', qq{
+		SELECT string_agg(kind || ' ' || n, ', ' ORDER BY kind) FROM (
+		  SELECT kind, count(*) AS n FROM jobkeeper.deleted_files
+		   WHERE file_path LIKE '/k$size/%' GROUP BY kind) k}),
+		'export ' . ($all - $kept) . ', job ' . ($all - $kept),
+		"batches of $size: every deleted job's and export's path is recorded");
+	$node->safe_psql('app', q{
+		DELETE FROM jobkeeper.export_jobs e USING jobkeeper.jobs j
+		 WHERE j.id = e.job_id AND j.file_name = 'kept';
+		DELETE FROM jobkeeper.jobs WHERE file_name = 'kept'});
+}
+is($node->safe_psql('app', qq{
+	SELECT count(*) FROM jobkeeper.cleanup_runs WHERE error IS NOT NULL AND started_at >= '$kept_since'}),
+	'0', 'and no run failed');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET jobkeeper.cleanup_batch_size');
+$node->reload;
+
 # An expired lease comes back within seconds.
 $node->safe_psql('app', q{
 	UPDATE jobkeeper.jobs SET status = 'processing', locked_by = 'dead', attempts = 1,

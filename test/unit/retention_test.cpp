@@ -105,7 +105,7 @@ TEST(RetentionTest, BatchStaysWithinASmallConfiguredSize) {
 }
 
 TEST(RetentionTest, JobsAreLockedWithoutALookAtTheirExportsUntilTheyKeepManyJobs) {
-  ExportLookAhead look;
+  ExportLookAhead look(false);
   EXPECT_FALSE(look.LooksFirst());
   look.AfterBatch(5000, 5000, 0);  // nothing kept
   EXPECT_FALSE(look.LooksFirst());
@@ -119,9 +119,13 @@ TEST(RetentionTest, JobsAreLockedWithoutALookAtTheirExportsUntilTheyKeepManyJobs
   EXPECT_TRUE(look.LooksFirst());
   look.AfterBatch(5000, 5000, 0);  // and for the rest of the step
   EXPECT_TRUE(look.LooksFirst());
-  ExportLookAhead small;
+  ExportLookAhead small(false);
   small.AfterBatch(3, 2, 0);  // one of three
   EXPECT_TRUE(small.LooksFirst());
+  ExportLookAhead caller(true);  // run_cleanup(): from the start
+  EXPECT_TRUE(caller.LooksFirst());
+  caller.AfterBatch(5000, 5000, 0);
+  EXPECT_TRUE(caller.LooksFirst());
 }
 
 TEST(RetentionTest, NextRunIsAnIntervalAfterTheLastStartButNeverPast) {
