@@ -151,7 +151,7 @@ void RunAttempt(Attempt* a) {
                                                      TYPALIGN_SHORT)),
                      a->resume[0] != '\0' ? CStringGetTextDatum(a->resume) : (Datum)0};
   const char nulls[4] = {' ', ' ', ' ', a->resume[0] != '\0' ? ' ' : 'n'};
-  if (a->fuse && a->kind->fused_sql != nullptr && !a->one_by_one) {
+  if (a->fuse && !a->one_by_one) {
     ExecuteOneRow(a->kind->fused_sql, 3, types, values);
     a->taken = ReadInt64(1);
     a->first += ReadInt64(2);
@@ -159,8 +159,7 @@ void RunAttempt(Attempt* a) {
     SPI_freetuptable(SPI_tuptable);
     return;
   }
-  const char* lock_sql =
-      a->quick && a->kind->quick_lock_sql != nullptr ? a->kind->quick_lock_sql : a->kind->lock_sql;
+  const char* lock_sql = a->quick ? a->kind->quick_lock_sql : a->kind->lock_sql;
   if (SPI_execute_with_args(lock_sql, a->kind->keyset ? 4 : 3, types, values, nulls, false, 1) !=
           SPI_OK_SELECT ||
       SPI_processed != 1) {

@@ -32,8 +32,8 @@ struct Attempt {
   Datum cutoff;
   int limit;
   bool one_by_one;     // change each locked row on its own, skipping the ones that fail
-  bool quick;          // lock with the kind's quick_lock_sql, when it has one
-  bool fuse;           // lock and change with the kind's fused_sql, when it has one
+  bool quick;          // lock with the kind's quick_lock_sql (set only when it has one)
+  bool fuse;           // lock and change with the kind's fused_sql (set only when it has one)
   bool guard_restore;  // do nothing while a pg_restore is connected
   Skipped* skipped;
   int64 taken;

@@ -174,8 +174,8 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
       break;
     }
     Attempt a = NewAttempt(kind, cutoff, batch, false, worker, &skipped, resume);
-    a.quick = !look.LooksFirst();
-    a.fuse = more;
+    a.quick = kind.quick_lock_sql != nullptr && !look.LooksFirst();
+    a.fuse = kind.fused_sql != nullptr && more;
     Outcome outcome = RunIsolated(mode, &a);
     // A batch that fails for a row's sake is halved until it is small, so that the rows
     // before the bad one go in batches; then the small batch is redone one row at a time.
@@ -192,7 +192,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
       char batch_error[kPassErrorLength];
       strlcpy(batch_error, a.error, sizeof batch_error);
       a = NewAttempt(kind, cutoff, batch, true, worker, &skipped, resume);
-      a.quick = !look.LooksFirst();
+      a.quick = kind.quick_lock_sql != nullptr && !look.LooksFirst();
       outcome = RunIsolated(mode, &a);
       if (outcome == Outcome::kFailed) {  // not a row's fault: the step cannot go on
         NoteError(counts, a.error);
@@ -222,7 +222,7 @@ void RunStep(TxMode mode, const BatchKind& kind, Datum cutoff, bool once, int fi
     }
     floor_timeouts = 0;
     strlcpy(resume, a.resume, sizeof resume);  // a batch that went through moves the start on
-    if (kind.quick_lock_sql != nullptr) look.AfterBatch(a.taken, a.first, a.rows_skipped);
+    if (a.quick) look.AfterBatch(a.taken, a.first, a.rows_skipped);
     *first += a.first;
     *second += a.second;
     counts->rows_skipped += a.rows_skipped;
